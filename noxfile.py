@@ -1,0 +1,81 @@
+"""Nox sessions for the StreamForge monorepo.
+
+Each session is a thin shell around the `streamforge` toolkit CLI, so everything here can also
+be run without nox (`streamforge --help`). Sessions reuse their virtualenvs and use uv when it
+is installed.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+
+PYTHON = "3.11"
+# Local packages installed next to the toolkit; each has its own pyproject.toml.
+LOCAL_PACKAGES = ["platform/streamforge_utils", "platform/fake_gpu"]
+
+
+def _toolkit(session: nox.Session, *extras: str) -> None:
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+
+
+def _cli(session: nox.Session, *args: str) -> None:
+    _toolkit(session)
+    session.run("streamforge", *args, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def up(session: nox.Session) -> None:
+    """Build the base image and bring up (or converge) the local kind replica. `-- --dry-run` only prints the plan."""
+    _cli(session, "up")
+
+
+@nox.session(python=PYTHON)
+def down(session: nox.Session) -> None:
+    """Remove the local replica: only the cluster and registry this project created."""
+    _cli(session, "down")
+
+
+@nox.session(python=PYTHON)
+def status(session: nox.Session) -> None:
+    """Show what of the replica runs and where."""
+    _cli(session, "status")
+
+
+@nox.session(python=PYTHON)
+def doctor(session: nox.Session) -> None:
+    """Check Docker, CPU, memory, host ports, inotify limits and tool versions; each failure with its fix."""
+    _cli(session, "doctor")
+
+
+@nox.session(python=PYTHON)
+def render(session: nox.Session) -> None:
+    """Render every artefact of an env: `-- --env local --output build/local`."""
+    _cli(session, "render")
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Validate the rendered objects and values of both envs against the pinned schemas."""
+    _cli(session, "validate")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit, docker, kafka tiers; e2e where a kind cluster can start)."""
+    _toolkit(session, "test")
+    for package in LOCAL_PACKAGES:
+        session.install("-e", f"{package}[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over the toolkit, tests and noxfile."""
+    _toolkit(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

@@ -1,0 +1,1 @@
+"""StreamForge platform toolkit: model -> render -> plan -> execute."""

@@ -1,0 +1,121 @@
+"""Docker-side pieces of the replica: engine check, base image, registry container, network.
+
+Everything here goes through python-on-whales; every container and image the project
+creates carries the label io.streamforge.managed=true, and `down` removes only those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from pathlib import Path
+
+from streamforge import console
+from streamforge.errors import StreamforgeError
+from streamforge.render.context import tree_hash
+
+MANAGED = {"io.streamforge.managed": "true"}
+REGISTRY = "streamforge-registry"
+BASE_IMAGE = "streamforge/base"
+
+
+class DockerUnavailable(StreamforgeError):
+    pass
+
+
+def check_engine() -> str:
+    """The engine's version, or DockerUnavailable with a one-line cause and fix."""
+    from python_on_whales import docker
+    from python_on_whales.exceptions import ClientNotFoundError, DockerException
+
+    try:
+        return str(docker.system.info().server_version)
+    except ClientNotFoundError:
+        raise DockerUnavailable("the docker CLI is not installed; install Docker (Docker Desktop "
+                                "on macOS/Windows, docker.io or docker-ce on Linux)") from None
+    except DockerException as exc:
+        cause = (exc.stderr or "").strip().splitlines()[-1:] or ["no answer"]
+        raise DockerUnavailable(f"no Docker engine answers ({cause[0]}); start it "
+                                "(`sudo systemctl start docker`, or open Docker Desktop)") from None
+
+
+def kind_subnet(network: str = "kind") -> str | None:
+    """The IPv4 subnet of the docker network kind uses (it also has an IPv6 ULA one)."""
+    from python_on_whales import docker
+    from python_on_whales.exceptions import NoSuchNetwork
+
+    try:
+        config = docker.network.inspect(network).ipam.config
+    except NoSuchNetwork:
+        return None
+    for entry in config:
+        subnet = entry.get("Subnet", "") if isinstance(entry, dict) else getattr(entry, "subnet", "")
+        if subnet and isinstance(ipaddress.ip_network(subnet, strict=False),
+                                  ipaddress.IPv4Network):
+            return str(subnet)
+    return None
+
+
+def base_image_tag(root: Path) -> str:
+    """streamforge/base:<hash of its Dockerfile, the utils package and its parent image>."""
+    parts = [(root / "platform" / "Dockerfile").read_bytes(), python_base().encode(),
+             tree_hash(root / "platform" / "streamforge_utils").encode()]
+    return f"{BASE_IMAGE}:{hashlib.sha256(b'/'.join(parts)).hexdigest()[:12]}"
+
+
+def python_base() -> str:
+    """The parent of the base image: the pin, or STREAMFORGE_PYTHON_BASE (CI's stand-in)."""
+    from streamforge.pins import pins
+
+    return os.environ.get("STREAMFORGE_PYTHON_BASE") or pins().images["python_base"]
+
+
+def image_exists(tag: str) -> bool:
+    from python_on_whales import docker
+
+    return bool(docker.image.exists(tag))
+
+
+def registry_running() -> bool:
+    from python_on_whales import docker
+
+    if not docker.container.exists(REGISTRY):
+        return False
+    return bool(docker.container.inspect(REGISTRY).state.running)
+
+
+def start_registry(image: str, port: int) -> None:
+    """Run the local registry container (or restart it if it exists but stopped)."""
+    from python_on_whales import docker
+
+    if docker.container.exists(REGISTRY):
+        container = docker.container.inspect(REGISTRY)
+        if container.config.labels.get("io.streamforge.managed") != "true":
+            raise StreamforgeError(f"a container named {REGISTRY} exists but was not created by "
+                                   f"StreamForge; remove or rename it (docker rm -f {REGISTRY})")
+        docker.container.start(REGISTRY)
+        return
+    console.info(f"starting {image} as {REGISTRY} on 127.0.0.1:{port}")
+    docker.run(image, name=REGISTRY, detach=True, restart="always", labels=MANAGED,
+               publish=[(f"127.0.0.1:{port}", 5000)])
+
+
+def connect_registry(network: str = "kind") -> None:
+    from python_on_whales import docker
+
+    attached = docker.container.inspect(REGISTRY).network_settings.networks or {}
+    if network not in attached:
+        docker.network.connect(network, REGISTRY)
+
+
+def remove_registry() -> bool:
+    from python_on_whales import docker
+
+    if not docker.container.exists(REGISTRY):
+        return False
+    if docker.container.inspect(REGISTRY).config.labels.get("io.streamforge.managed") != "true":
+        console.info(f"leaving {REGISTRY}: it was not created by StreamForge")
+        return False
+    docker.container.remove(REGISTRY, force=True)
+    return True

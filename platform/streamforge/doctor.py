@@ -1,0 +1,133 @@
+"""`doctor`: can this machine run the replica? Each check says what is wrong and the fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamforge import console, docker_host
+from streamforge.errors import StreamforgeError
+from streamforge.model import KindProvider
+from streamforge.pins import pins
+from streamforge.tools import ToolError, resolve
+
+MIN_CPUS = 4
+MIN_MEMORY_GIB = 8
+# kind's known-issues page: too few inotify watches/instances make pods crash-loop
+MIN_INOTIFY = {"max_user_watches": 524288, "max_user_instances": 512}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    fatal: bool = True
+
+
+def _docker() -> Check:
+    try:
+        return Check("docker", True, f"engine {docker_host.check_engine()} answers")
+    except docker_host.DockerUnavailable as exc:
+        return Check("docker", False, str(exc).split(";")[0], str(exc).split(";", 1)[-1].strip())
+
+
+def _cpus() -> Check:
+    count = os.cpu_count() or 1
+    return Check("cpu", count >= MIN_CPUS, f"{count} CPUs",
+                 f"give Docker at least {MIN_CPUS} CPUs (the replica still starts, slowly)",
+                 fatal=False)
+
+
+def _memory() -> Check:
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.is_file():
+        return Check("memory", True, "not Linux: check Docker Desktop's memory setting",
+                     fatal=False)
+    kib = int(next(line.split()[1] for line in meminfo.read_text().splitlines()
+                   if line.startswith("MemTotal")))
+    gib = kib / 1024 / 1024
+    return Check("memory", gib >= MIN_MEMORY_GIB, f"{gib:.1f} GiB",
+                 f"the replica wants {MIN_MEMORY_GIB} GiB; use `--profile minimal`", fatal=False)
+
+
+def _inotify() -> list[Check]:
+    checks = []
+    for key, minimum in MIN_INOTIFY.items():
+        path = Path(f"/proc/sys/fs/inotify/{key}")
+        if not path.is_file():
+            continue
+        value = int(path.read_text())
+        checks.append(Check(f"inotify {key}", value >= minimum, str(value),
+                            f"sudo sysctl fs.inotify.{key}={minimum}"))
+    return checks
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports(provider: KindProvider, cluster_running: bool) -> list[Check]:
+    if cluster_running:
+        return [Check("host ports", True, "the replica is running and holds its ports")]
+    checks = []
+    for label, port in (("http", provider.http_port), ("https", provider.https_port),
+                        ("registry", provider.registry_port)):
+        checks.append(Check(f"port {port}", port_free(port), f"{label} on 127.0.0.1:{port}",
+                            f"free port {port} or set provider.{label}_port in envs/local.yaml"))
+    return checks
+
+
+def _tools() -> list[Check]:
+    checks = []
+    for name in ("kind", "helm", "kubectl"):
+        want = pins().tools[name].version
+        try:
+            found = resolve(name, allow_download=False)
+            checks.append(Check(name, True, f"{want}: {found}"))
+        except ToolError as exc:
+            checks.append(Check(name, False, f"{want} not installed",
+                                "`nox -s up` downloads it (checksum-verified); " + str(exc)
+                                if name != "kubectl" else str(exc), fatal=name != "helm"))
+    return checks
+
+
+def _disk() -> Check:
+    free = shutil.disk_usage(Path.home()).free / 1024**3
+    return Check("disk", free >= 20, f"{free:.0f} GiB free", "free at least 20 GiB for images",
+                 fatal=False)
+
+
+def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
+    probes: list[Callable[[], Check | list[Check]]] = [
+        _docker, _cpus, _memory, _inotify, lambda: _ports(provider, cluster_running), _tools,
+        _disk]
+    found: list[Check] = []
+    for probe in probes:
+        result = probe()
+        found.extend(result if isinstance(result, list) else [result])
+    return found
+
+
+def report(found: list[Check]) -> None:
+    for check in found:
+        mark = "[green]ok[/]  " if check.ok else ("[red]FAIL[/]" if check.fatal else
+                                                  "[yellow]warn[/]")
+        console.console.print(f"{mark} {check.name:<28} {check.detail}")
+        if not check.ok:
+            console.console.print(f"       fix: {check.fix}", markup=False)
+    failed = [c for c in found if not c.ok and c.fatal]
+    if failed:
+        raise StreamforgeError(f"{len(failed)} check(s) failed: "
+                               f"{', '.join(c.name for c in failed)}")

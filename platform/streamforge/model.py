@@ -1,0 +1,222 @@
+"""Typed models of the platform: environments, nodes, components and services.
+
+Every model rejects unknown keys; validators raise ValueError with a message that already says
+what would be right, so the loader can turn it into `file:line: problem; fix`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+PROFILES = ("minimal", "default", "full")
+Profile = Literal["minimal", "default", "full"]
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL)]
+# Labels kind (the kubelet) refuses to self-assign at node registration.
+RESTRICTED_LABEL = re.compile(r"(^|\.)(kubernetes\.io|k8s\.io)/")
+ALLOWED_RESTRICTED = re.compile(r"^(node|kubelet)\.kubernetes\.io/")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def ipv4(value: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv4 address (write it like 192.168.1.153)") from None
+
+
+def address_range(value: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """Parse `a.b.c.d-e.f.g.h` or a CIDR into first and last address."""
+    if "-" in value:
+        first, last = (ipv4(part.strip()) for part in value.split("-", 1))
+        if last < first:
+            raise ValueError(f"range '{value}' ends before it starts (write low-high)")
+        return first, last
+    try:
+        net = ipaddress.IPv4Network(value)
+    except ValueError:
+        raise ValueError(
+            f"'{value}' is neither a CIDR nor a range (write 192.168.1.150/28 or "
+            "192.168.1.150-192.168.1.169)"
+        ) from None
+    return net[0], net[-1]
+
+
+class GPUs(Strict):
+    """The physical GPUs of a node (faked in the replica)."""
+
+    count: PositiveInt
+    product: Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*$")]
+    memory_mib: PositiveInt
+
+
+class Taint(Strict):
+    key: str
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class Node(Strict):
+    name: DnsLabel
+    role: Literal["control-plane", "worker"] = "worker"
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+    gpus: GPUs | None = None
+    runs: list[str] = Field(default=[], description="what the seed pins to this node, for docs")
+
+
+class KindProvider(Strict):
+    type: Literal["kind"]
+    cluster_name: DnsLabel = "streamforge"
+    mirror_nodes: list[DnsLabel] = Field(min_length=1)
+    registry_port: Annotated[int, Field(ge=1024, le=65535)] = 5001
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 80
+    https_port: Annotated[int, Field(ge=1, le=65535)] = 443
+    shared_dir: str = "~/.cache/streamforge/rwx"
+
+
+class ExistingProvider(Strict):
+    type: Literal["existing"]
+    context: str
+
+
+class Network(Strict):
+    lb_pool: str
+    ingress_address: str
+    backup_ingress_address: str
+
+    @field_validator("lb_pool")
+    @classmethod
+    def _pool(cls, value: str) -> str:
+        if value != "auto":
+            address_range(value)
+        return value
+
+    @field_validator("ingress_address", "backup_ingress_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value != "auto":
+            ipv4(value)
+        return value
+
+
+class NFS(Strict):
+    server: str
+    path: Annotated[str, Field(pattern=r"^/")]
+
+
+class S3(Strict):
+    endpoint: str
+    bucket: DnsLabel
+
+
+class Storage(Strict):
+    rwo_class: DnsLabel
+    rwx_class: DnsLabel
+    nfs: NFS | None = None
+    s3: S3
+
+
+class ComponentSettings(Strict):
+    """What an env says about one component: switch it on or off, override values."""
+
+    enabled: bool | None = None
+    values: dict[str, Any] = {}
+
+
+class GitOps(Strict):
+    """Where ArgoCD reads the rendered production env from."""
+
+    repo: Annotated[str, Field(pattern=r"^https://")]
+    revision: str = "main"
+    path: str = "rendered/homelab"
+    namespace: DnsLabel = "argocd"
+    project: DnsLabel = "default"
+
+
+class Env(Strict):
+    name: DnsLabel
+    description: str
+    provider: Annotated[KindProvider | ExistingProvider, Field(discriminator="type")]
+    kubernetes_version: Annotated[str, Field(pattern=r"^v1\.\d+\.\d+$")]
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9.-]+\.[a-z]+$")]
+    profile: Profile = "default"
+    network: Network
+    storage: Storage
+    nodes: list[Node] = Field(min_length=1)
+    components: dict[str, ComponentSettings] = {}
+    gitops: GitOps | None = None
+    image_registry: str = Field(description="where the project's own images are pushed")
+
+    @property
+    def is_replica(self) -> bool:
+        return self.provider.type == "kind"
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+
+class Chart(Strict):
+    repo: Annotated[str, Field(pattern=r"^(https://|oci://)")]
+    name: str
+    version: Annotated[str, Field(min_length=1)]
+
+
+class Component(Strict):
+    """platform/components/<name>/component.yaml"""
+
+    name: DnsLabel
+    description: str
+    namespace: DnsLabel
+    namespace_labels: dict[str, str] = {}
+    chart: Chart | None = None
+    profile: Profile = "minimal"
+    runs_in: list[Literal["replica", "production"]] = ["replica", "production"]
+    depends_on: list[DnsLabel] = []
+    node: DnsLabel | None = Field(default=None, description="homelab node it is pinned to")
+    docs: str = ""
+    wait_seconds: PositiveInt = 300
+
+
+class KafkaTopic(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9._-]+$")]
+    partitions: PositiveInt = 1
+    replicas: PositiveInt = 1
+
+
+class ServiceKafka(Strict):
+    user: DnsLabel | None = None
+    topics: list[KafkaTopic] = []
+    consumes: list[str] = []
+
+
+class Volume(Strict):
+    name: DnsLabel
+    class_: Literal["rwo", "rwx"] = Field(alias="class")
+    size: Annotated[str, Field(pattern=r"^\d+(Mi|Gi|Ti)$")]
+    mount: Annotated[str, Field(pattern=r"^/")]
+
+
+class Service(Strict):
+    """services/<name>/service.yaml"""
+
+    name: DnsLabel
+    description: str
+    owner: str
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8080
+    host: DnsLabel | None = None
+    kafka: ServiceKafka = ServiceKafka()
+    gpus: Annotated[int, Field(ge=0)] = 0
+    volumes: list[Volume] = []
+    node: DnsLabel | None = None
+
+    @property
+    def hostname(self) -> str:
+        return self.host or self.name

@@ -1,0 +1,52 @@
+"""Render: a pure function from the checked model to files.
+
+Same model and facts in, byte-identical files out, so renders can be golden-tested and
+diffed between envs. Nothing here talks to Docker or a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from streamforge.load import Platform
+from streamforge.render import argocd, kind, releases
+from streamforge.render.context import Facts, Rendered
+
+__all__ = ["Facts", "Rendered", "render", "write"]
+
+
+def render(platform: Platform, facts: Facts | None = None) -> Rendered:
+    """Every artefact of the platform's env as {relative path: text}."""
+    facts = facts or Facts()
+    out = releases.render(platform, facts)
+    if platform.env.provider.type == "kind":
+        out.files["kind-config.yaml"] = kind.render(platform, facts)
+    else:
+        out.files.update(argocd.render(platform, out))
+    return out
+
+
+def write(rendered: Rendered, output: Path) -> None:
+    """Replace `output` with exactly the rendered files, atomically: a failed render never
+    leaves a half-written directory behind."""
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        for rel, text in sorted(rendered.files.items()):
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        if output.exists():
+            old = output.with_name(f".{output.name}-old-{os.getpid()}")
+            output.rename(old)
+            staging.rename(output)
+            shutil.rmtree(old)
+        else:
+            staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,56 @@
+"""Production: each enabled component as an ArgoCD Application (GitOps, seed 9.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamforge.load import Platform
+from streamforge.render.context import Rendered, dump
+
+
+def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
+    gitops = platform.env.gitops
+    if gitops is None:
+        return {}
+    files: dict[str, str] = {}
+    for wave, name in enumerate(platform.enabled, start=1):
+        comp = platform.components[name]
+        sources: list[dict[str, Any]] = []
+        if comp.chart:
+            chart = comp.chart
+            sources.append({
+                "repoURL": chart.repo,
+                "chart": chart.name,
+                "targetRevision": chart.version,
+                "helm": {"releaseName": name, "valuesObject": rendered.values[name]},
+            })
+        if rendered.objects[name]:
+            sources.append({
+                "repoURL": gitops.repo,
+                "targetRevision": gitops.revision,
+                "path": f"{gitops.path}/manifests",
+                "directory": {"include": f"{wave:02d}-{name}.yaml"},
+            })
+        app = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": name,
+                "namespace": gitops.namespace,
+                # dependency order becomes sync order
+                "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
+                "labels": {"app.kubernetes.io/part-of": "streamforge"},
+            },
+            "spec": {
+                "project": gitops.project,
+                "sources": sources,
+                "destination": {"server": "https://kubernetes.default.svc",
+                                "namespace": comp.namespace},
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+                },
+            },
+        }
+        files[f"argocd/{wave:02d}-{name}.yaml"] = dump(app)
+    return files

@@ -1,0 +1,153 @@
+"""What every template sees, and the env facts that are only known at `up` time."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from streamforge.errors import ModelError, Problem
+from streamforge.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.model import address_range
+from streamforge.sources import display_path
+
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
+# The kind network's usual subnet; `up` passes the real one read from Docker.
+DEFAULT_KIND_SUBNET = "172.18.0.0/16"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Inputs to a render that come from the machine, not from the repository."""
+
+    kind_subnet: str = DEFAULT_KIND_SUBNET
+    # the host folder behind the RWX class; `up` passes the expanded path
+    rwx_host_dir: str | None = None
+
+
+@dataclass
+class Rendered:
+    files: dict[str, str] = field(default_factory=dict)
+    # per component: its values and objects, for the plan, validation and the parity report
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Addresses:
+    lb_pool: str
+    ingress_address: str
+    backup_ingress_address: str
+
+
+def addresses(platform: Platform, facts: Facts) -> Addresses:
+    """Resolve `auto` addresses: a pool at the top of the kind subnet, as kind's docs do."""
+    net = platform.env.network
+    pool = net.lb_pool
+    if pool == "auto":
+        subnet = ipaddress.IPv4Network(facts.kind_subnet)
+        last = subnet.broadcast_address - 5
+        first = max(last - 50, subnet.network_address + 2)
+        pool = f"{first}-{last}"
+    first_ip, _ = address_range(pool)
+    ingress = net.ingress_address if net.ingress_address != "auto" else str(first_ip)
+    backup = (net.backup_ingress_address if net.backup_ingress_address != "auto"
+              else str(first_ip + 1))
+    return Addresses(pool, ingress, backup)
+
+
+def tree_hash(folder: Path, length: int = 12) -> str:
+    """A short hash of every file's path and content under `folder` (caches skipped)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if any(part in SKIP_PARTS or part.endswith(".egg-info") for part in rel.split("/")):
+            continue
+        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:length]
+
+
+def dump(data: Any) -> str:
+    """Deterministic YAML: keys in the order written, block style, no line folding."""
+    import io
+
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()
+
+
+def dump_all(documents: list[Any]) -> str:
+    return "".join(f"---\n{dump(doc)}" for doc in documents)
+
+
+class Templates:
+    """Jinja templates of a platform, rendered with the env's context into YAML data."""
+
+    def __init__(self, platform: Platform, facts: Facts) -> None:
+        self.platform = platform
+        env = platform.env
+        self.addresses = addresses(platform, facts)
+        gpu_nodes = [n for n in env.nodes if n.gpus and self.runs(n.name)]
+        self.context: dict[str, Any] = {
+            "env": env,
+            "replica": env.is_replica,
+            "domain": env.domain,
+            "net": self.addresses,
+            "storage": env.storage,
+            "gpu_nodes": gpu_nodes,
+            "services": platform.services,
+            "node_selector": lambda name: {HOMELAB_NODE_LABEL: name},
+            "HOMELAB_NODE_LABEL": HOMELAB_NODE_LABEL,
+            "read": self.read,
+            "local_image": self.local_image,
+        }
+        self.jinja = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(platform.root)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+        self.jinja.filters["json"] = lambda value: json.dumps(value, sort_keys=False)
+
+    def read(self, rel: str) -> str:
+        return (self.platform.root / rel).read_text(encoding="utf-8")
+
+    def local_image(self, name: str, source: str) -> str:
+        """A project image, tagged with the content hash of its source folder."""
+        return f"{self.platform.env.image_registry}/{name}:{tree_hash(self.platform.root / source)}"
+
+    def runs(self, node_name: str) -> bool:
+        env = self.platform.env
+        return env.provider.type != "kind" or node_name in env.provider.mirror_nodes
+
+    def render(self, path: Path, **extra: Any) -> list[Any]:
+        """Render one template file; return its YAML documents (empty ones dropped)."""
+        rel = path.relative_to(self.platform.root).as_posix()
+        try:
+            text = self.jinja.get_template(rel).render(**self.context, **extra)
+        except jinja2.UndefinedError as exc:
+            raise ModelError([Problem(display_path(path), 0, f"template uses {exc.message}",
+                                      "use a name the render context has (see docs)")]) from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise ModelError([Problem(display_path(path), exc.lineno, f"template error: "
+                                      f"{exc.message}", "fix the Jinja syntax")]) from exc
+        try:
+            docs = list(YAML(typ="safe", pure=True).load_all(text))
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark else 0
+            raise ModelError([Problem(display_path(path), line, f"renders to invalid YAML: "
+                                      f"{getattr(exc, 'problem', exc)}",
+                                      "check the template's indentation and quoting")]) from exc
+        return [doc for doc in docs if doc is not None]

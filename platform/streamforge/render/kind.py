@@ -1,0 +1,64 @@
+"""The kind cluster config: one control plane, one worker per mirrored homelab node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamforge.load import Platform
+from streamforge.model import KindProvider
+from streamforge.pins import pins
+from streamforge.render.context import Facts, dump
+
+# Where the host folder that backs the RWX class is mounted in every node.
+RWX_NODE_PATH = "/var/local/streamforge-rwx"
+REGISTRY_NAME = "streamforge-registry"
+
+
+def render(platform: Platform, facts: Facts) -> str:
+    provider = platform.env.provider
+    assert isinstance(provider, KindProvider)
+    image = pins().images["kind_node"]
+    mounts = [{"hostPath": facts.rwx_host_dir or provider.shared_dir, "containerPath": RWX_NODE_PATH}]
+    control_plane: dict[str, Any] = {
+        "role": "control-plane",
+        "image": image,
+        "labels": {"ingress-ready": "true", "streamforge.io/role": "control-plane"},
+        "extraPortMappings": [
+            {"containerPort": 80, "hostPort": provider.http_port, "listenAddress": "127.0.0.1",
+             "protocol": "TCP"},
+            {"containerPort": 443, "hostPort": provider.https_port,
+             "listenAddress": "127.0.0.1", "protocol": "TCP"},
+        ],
+        "extraMounts": mounts,
+    }
+    nodes = [control_plane]
+    for name in provider.mirror_nodes:
+        node = platform.env.node(name)
+        assert node is not None
+        worker: dict[str, Any] = {
+            "role": "worker",
+            "image": image,
+            "labels": platform.node_labels(name),
+            "extraMounts": mounts,
+        }
+        if node.taints:
+            taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
+            worker["kubeadmConfigPatches"] = [dump({
+                "kind": "JoinConfiguration",
+                "nodeRegistration": {"taints": taints},
+            })]
+        nodes.append(worker)
+    config = {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "name": provider.cluster_name,
+        "networking": {"apiServerAddress": "127.0.0.1"},
+        # containerd reads registry mirrors from certs.d, where `up` points localhost:<port>
+        # at the local registry container (kind's local-registry recipe).
+        "containerdConfigPatches": [
+            '[plugins."io.containerd.grpc.v1.cri".registry]\n'
+            '  config_path = "/etc/containerd/certs.d"'
+        ],
+        "nodes": nodes,
+    }
+    return dump(config)

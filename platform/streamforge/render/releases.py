@@ -1,0 +1,43 @@
+"""Per component, in dependency order: its Helm release (chart, pinned version, namespace,
+values) and its post-install objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamforge.load import Platform
+from streamforge.render.context import Facts, Rendered, Templates, dump, dump_all
+from streamforge.sources import deep_merge
+
+
+def render(platform: Platform, facts: Facts) -> Rendered:
+    templates = Templates(platform, facts)
+    out = Rendered()
+    listing: list[dict[str, Any]] = []
+    for index, name in enumerate(platform.enabled, start=1):
+        comp = platform.components[name]
+        folder = platform.component_dir(name)
+        values: dict[str, Any] = {}
+        if (folder / "values.yaml").is_file():
+            values = (templates.render(folder / "values.yaml", component=comp) or [{}])[0] or {}
+        setting = platform.env.components.get(name)
+        if setting and setting.values:
+            values = deep_merge(values, setting.values)
+        objects: list[dict[str, Any]] = []
+        for path in sorted(folder.glob("manifests/*.yaml")):
+            objects.extend(templates.render(path, component=comp, values=values))
+        out.values[name] = values
+        out.objects[name] = objects
+        entry: dict[str, Any] = {"name": name, "namespace": comp.namespace}
+        if comp.chart:
+            entry["chart"] = comp.chart.model_dump()
+            entry["values"] = f"values/{name}.yaml"
+            out.files[f"values/{name}.yaml"] = dump(values)
+        if objects:
+            entry["manifests"] = f"manifests/{index:02d}-{name}.yaml"
+            out.files[entry["manifests"]] = dump_all(objects)
+        entry["depends_on"] = [d for d in comp.depends_on if d in platform.enabled]
+        entry["wait_seconds"] = comp.wait_seconds
+        listing.append(entry)
+    out.files["releases.yaml"] = dump({"env": platform.env.name, "releases": listing})
+    return out
