@@ -30,7 +30,10 @@ def _cli(session: nox.Session, *args: str) -> None:
 
 @nox.session(python=PYTHON)
 def up(session: nox.Session) -> None:
-    """Build the base image and bring up (or converge) the local kind replica. `-- --dry-run` only prints the plan."""
+    """Build the base image and bring up (or converge) the local kind replica.
+
+    `-- --dry-run` prints the plan; `-- --profile minimal|default|full` picks the components.
+    """
     _cli(session, "up")
 
 
@@ -48,7 +51,7 @@ def status(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def doctor(session: nox.Session) -> None:
-    """Check Docker, CPU, memory, host ports, inotify limits and tool versions; each failure with its fix."""
+    """Check Docker, CPU, memory, free ports, inotify limits and tool versions, each with a fix."""
     _cli(session, "doctor")
 
 

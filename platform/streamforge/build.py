@@ -26,8 +26,9 @@ def extra_ca() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_file():
-        raise StreamforgeError(f"{EXTRA_CA_ENV}={value} is not a file; point it at a PEM CA "
-                               "bundle or unset it")
+        raise StreamforgeError(
+            f"{EXTRA_CA_ENV}={value} is not a file; point it at a PEM CA bundle or unset it"
+        )
     return path
 
 
@@ -41,15 +42,25 @@ def _builtin_buildkit_client() -> str | None:
     for candidate in ("/usr/bin/docker", shutil.which("docker")):
         if not candidate or not Path(candidate).is_file():
             continue
-        out = subprocess.run([candidate, "version", "--format", "{{.Client.Version}}"],
-                             capture_output=True, text=True, check=False).stdout.strip()
+        out = subprocess.run(
+            [candidate, "version", "--format", "{{.Client.Version}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         if out and out.split(".")[0].isdigit() and int(out.split(".")[0]) < 23:
             return candidate
     return None
 
 
-def build_image(step: str, context: Path, dockerfile: Path, tags: list[str],
-                build_args: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
+def build_image(
+    step: str,
+    context: Path,
+    dockerfile: Path,
+    tags: list[str],
+    build_args: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
+) -> None:
     ca = extra_ca()
     secrets = [f"id={SECRET_ID},src={ca}"] if ca else []
     fix = f"read the build output above; behind a TLS-intercepting proxy set {EXTRA_CA_ENV}"
@@ -58,15 +69,24 @@ def build_image(step: str, context: Path, dockerfile: Path, tags: list[str],
         from python_on_whales.exceptions import DockerException
 
         try:
-            docker.buildx.build(context, file=dockerfile, tags=tags, build_args=dict(build_args),
-                                labels=dict(labels or {}), secrets=secrets, load=True)
+            docker.buildx.build(
+                context,
+                file=dockerfile,
+                tags=tags,
+                build_args=dict(build_args),
+                labels=dict(labels or {}),
+                secrets=secrets,
+                load=True,
+            )
         except DockerException as exc:
             raise run_error(step, exc, fix) from exc
         return
     client = _builtin_buildkit_client()
     if client is None:
-        raise StreamforgeError("image builds need BuildKit: install the buildx plugin "
-                               "(docker-buildx-plugin) or use Docker Desktop")
+        raise StreamforgeError(
+            "image builds need BuildKit: install the buildx plugin "
+            "(docker-buildx-plugin) or use Docker Desktop"
+        )
     command = [client, "build", "--progress=plain", "-f", str(dockerfile)]
     for tag in tags:
         command += ["-t", tag]

@@ -81,8 +81,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
-    def command(name: str, func: object, help_text: str, env: str = "local"
-                ) -> argparse.ArgumentParser:
+    def command(
+        name: str, func: object, help_text: str, env: str = "local"
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--env", default=env, help=f"env file under envs/ (default {env})")
         p.set_defaults(func=func)

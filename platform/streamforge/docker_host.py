@@ -32,12 +32,16 @@ def check_engine() -> str:
     try:
         return str(docker.system.info().server_version)
     except ClientNotFoundError:
-        raise DockerUnavailable("the docker CLI is not installed; install Docker (Docker Desktop "
-                                "on macOS/Windows, docker.io or docker-ce on Linux)") from None
+        raise DockerUnavailable(
+            "the docker CLI is not installed; install Docker (Docker Desktop "
+            "on macOS/Windows, docker.io or docker-ce on Linux)"
+        ) from None
     except DockerException as exc:
         cause = (exc.stderr or "").strip().splitlines()[-1:] or ["no answer"]
-        raise DockerUnavailable(f"no Docker engine answers ({cause[0]}); start it "
-                                "(`sudo systemctl start docker`, or open Docker Desktop)") from None
+        raise DockerUnavailable(
+            f"no Docker engine answers ({cause[0]}); start it "
+            "(`sudo systemctl start docker`, or open Docker Desktop)"
+        ) from None
 
 
 def kind_subnet(network: str = "kind") -> str | None:
@@ -50,17 +54,21 @@ def kind_subnet(network: str = "kind") -> str | None:
     except NoSuchNetwork:
         return None
     for entry in config:
-        subnet = entry.get("Subnet", "") if isinstance(entry, dict) else getattr(entry, "subnet", "")
-        if subnet and isinstance(ipaddress.ip_network(subnet, strict=False),
-                                  ipaddress.IPv4Network):
+        subnet = (
+            entry.get("Subnet", "") if isinstance(entry, dict) else getattr(entry, "subnet", "")
+        )
+        if subnet and isinstance(ipaddress.ip_network(subnet, strict=False), ipaddress.IPv4Network):
             return str(subnet)
     return None
 
 
 def base_image_tag(root: Path) -> str:
     """streamforge/base:<hash of its Dockerfile, the utils package and its parent image>."""
-    parts = [(root / "platform" / "Dockerfile").read_bytes(), python_base().encode(),
-             tree_hash(root / "platform" / "streamforge_utils").encode()]
+    parts = [
+        (root / "platform" / "Dockerfile").read_bytes(),
+        python_base().encode(),
+        tree_hash(root / "platform" / "streamforge_utils").encode(),
+    ]
     return f"{BASE_IMAGE}:{hashlib.sha256(b'/'.join(parts)).hexdigest()[:12]}"
 
 
@@ -92,13 +100,21 @@ def start_registry(image: str, port: int) -> None:
     if docker.container.exists(REGISTRY):
         container = docker.container.inspect(REGISTRY)
         if container.config.labels.get("io.streamforge.managed") != "true":
-            raise StreamforgeError(f"a container named {REGISTRY} exists but was not created by "
-                                   f"StreamForge; remove or rename it (docker rm -f {REGISTRY})")
+            raise StreamforgeError(
+                f"a container named {REGISTRY} exists but was not created by "
+                f"StreamForge; remove or rename it (docker rm -f {REGISTRY})"
+            )
         docker.container.start(REGISTRY)
         return
     console.info(f"starting {image} as {REGISTRY} on 127.0.0.1:{port}")
-    docker.run(image, name=REGISTRY, detach=True, restart="always", labels=MANAGED,
-               publish=[(f"127.0.0.1:{port}", 5000)])
+    docker.run(
+        image,
+        name=REGISTRY,
+        detach=True,
+        restart="always",
+        labels=MANAGED,
+        publish=[(f"127.0.0.1:{port}", 5000)],
+    )
 
 
 def connect_registry(network: str = "kind") -> None:

@@ -39,21 +39,36 @@ def _docker() -> Check:
 
 def _cpus() -> Check:
     count = os.cpu_count() or 1
-    return Check("cpu", count >= MIN_CPUS, f"{count} CPUs",
-                 f"give Docker at least {MIN_CPUS} CPUs (the replica still starts, slowly)",
-                 fatal=False)
+    return Check(
+        "cpu",
+        count >= MIN_CPUS,
+        f"{count} CPUs",
+        f"give Docker at least {MIN_CPUS} CPUs (the replica still starts, slowly)",
+        fatal=False,
+    )
 
 
 def _memory() -> Check:
     meminfo = Path("/proc/meminfo")
     if not meminfo.is_file():
-        return Check("memory", True, "not Linux: check Docker Desktop's memory setting",
-                     fatal=False)
-    kib = int(next(line.split()[1] for line in meminfo.read_text().splitlines()
-                   if line.startswith("MemTotal")))
+        return Check(
+            "memory", True, "not Linux: check Docker Desktop's memory setting", fatal=False
+        )
+    kib = int(
+        next(
+            line.split()[1]
+            for line in meminfo.read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    )
     gib = kib / 1024 / 1024
-    return Check("memory", gib >= MIN_MEMORY_GIB, f"{gib:.1f} GiB",
-                 f"the replica wants {MIN_MEMORY_GIB} GiB; use `--profile minimal`", fatal=False)
+    return Check(
+        "memory",
+        gib >= MIN_MEMORY_GIB,
+        f"{gib:.1f} GiB",
+        f"the replica wants {MIN_MEMORY_GIB} GiB; use `--profile minimal`",
+        fatal=False,
+    )
 
 
 def _inotify() -> list[Check]:
@@ -63,8 +78,14 @@ def _inotify() -> list[Check]:
         if not path.is_file():
             continue
         value = int(path.read_text())
-        checks.append(Check(f"inotify {key}", value >= minimum, str(value),
-                            f"sudo sysctl fs.inotify.{key}={minimum}"))
+        checks.append(
+            Check(
+                f"inotify {key}",
+                value >= minimum,
+                str(value),
+                f"sudo sysctl fs.inotify.{key}={minimum}",
+            )
+        )
     return checks
 
 
@@ -82,10 +103,19 @@ def _ports(provider: KindProvider, cluster_running: bool) -> list[Check]:
     if cluster_running:
         return [Check("host ports", True, "the replica is running and holds its ports")]
     checks = []
-    for label, port in (("http", provider.http_port), ("https", provider.https_port),
-                        ("registry", provider.registry_port)):
-        checks.append(Check(f"port {port}", port_free(port), f"{label} on 127.0.0.1:{port}",
-                            f"free port {port} or set provider.{label}_port in envs/local.yaml"))
+    for label, port in (
+        ("http", provider.http_port),
+        ("https", provider.https_port),
+        ("registry", provider.registry_port),
+    ):
+        checks.append(
+            Check(
+                f"port {port}",
+                port_free(port),
+                f"{label} on 127.0.0.1:{port}",
+                f"free port {port} or set provider.{label}_port in envs/local.yaml",
+            )
+        )
     return checks
 
 
@@ -97,22 +127,37 @@ def _tools() -> list[Check]:
             found = resolve(name, allow_download=False)
             checks.append(Check(name, True, f"{want}: {found}"))
         except ToolError as exc:
-            checks.append(Check(name, False, f"{want} not installed",
-                                "`nox -s up` downloads it (checksum-verified); " + str(exc)
-                                if name != "kubectl" else str(exc), fatal=name != "helm"))
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"{want} not installed",
+                    "`nox -s up` downloads it (checksum-verified); " + str(exc)
+                    if name != "kubectl"
+                    else str(exc),
+                    fatal=name != "helm",
+                )
+            )
     return checks
 
 
 def _disk() -> Check:
     free = shutil.disk_usage(Path.home()).free / 1024**3
-    return Check("disk", free >= 20, f"{free:.0f} GiB free", "free at least 20 GiB for images",
-                 fatal=False)
+    return Check(
+        "disk", free >= 20, f"{free:.0f} GiB free", "free at least 20 GiB for images", fatal=False
+    )
 
 
 def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
     probes: list[Callable[[], Check | list[Check]]] = [
-        _docker, _cpus, _memory, _inotify, lambda: _ports(provider, cluster_running), _tools,
-        _disk]
+        _docker,
+        _cpus,
+        _memory,
+        _inotify,
+        lambda: _ports(provider, cluster_running),
+        _tools,
+        _disk,
+    ]
     found: list[Check] = []
     for probe in probes:
         result = probe()
@@ -122,12 +167,14 @@ def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
 
 def report(found: list[Check]) -> None:
     for check in found:
-        mark = "[green]ok[/]  " if check.ok else ("[red]FAIL[/]" if check.fatal else
-                                                  "[yellow]warn[/]")
+        mark = (
+            "[green]ok[/]  " if check.ok else ("[red]FAIL[/]" if check.fatal else "[yellow]warn[/]")
+        )
         console.console.print(f"{mark} {check.name:<28} {check.detail}")
         if not check.ok:
             console.console.print(f"       fix: {check.fix}", markup=False)
     failed = [c for c in found if not c.ok and c.fatal]
     if failed:
-        raise StreamforgeError(f"{len(failed)} check(s) failed: "
-                               f"{', '.join(c.name for c in failed)}")
+        raise StreamforgeError(
+            f"{len(failed)} check(s) failed: {', '.join(c.name for c in failed)}"
+        )

@@ -34,7 +34,8 @@ class StepError(StreamforgeError):
     def __init__(self, step: str, command: str, output: str, fix: str) -> None:
         tail = "\n".join(output.strip().splitlines()[-15:])
         super().__init__(
-            f"step '{step}' failed: {command}\n{tail}\nfix: {fix}" if tail else
-            f"step '{step}' failed: {command}\nfix: {fix}"
+            f"step '{step}' failed: {command}\n{tail}\nfix: {fix}"
+            if tail
+            else f"step '{step}' failed: {command}\nfix: {fix}"
         )
         self.step, self.command, self.output, self.fix = step, command, output, fix

@@ -34,8 +34,15 @@ def _in_container(image: str, step: str, args: list[str], fix: str, quiet: bool)
             volumes.append((path, str(path), "ro"))
     lines: list[str] = []
     try:
-        for _source, raw in docker.run(image, args, volumes=volumes, workdir=str(cwd),
-                                       networks=["host"], remove=True, stream=True):
+        for _source, raw in docker.run(
+            image,
+            args,
+            volumes=volumes,
+            workdir=str(cwd),
+            networks=["host"],
+            remove=True,
+            stream=True,
+        ):
             line = raw.decode(errors="replace").rstrip("\n")
             lines.append(line)
             if not quiet:

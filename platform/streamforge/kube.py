@@ -18,8 +18,9 @@ class Kube:
     def __init__(self, kubectl: Resolved, context: str) -> None:
         self.base = [*kubectl.command, "--context", context]
 
-    def __call__(self, step: str, *args: str, fix: str, stdin: str | None = None,
-                 quiet: bool = False) -> str:
+    def __call__(
+        self, step: str, *args: str, fix: str, stdin: str | None = None, quiet: bool = False
+    ) -> str:
         return run.run(step, [*self.base, *args], fix, stdin=stdin, quiet=quiet)
 
     def query(self, *args: str) -> str | None:
@@ -32,14 +33,30 @@ class Kube:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self(step, "apply", "--server-side", "--force-conflicts",
-                     "--field-manager=streamforge", "-f", "-", stdin=manifest, quiet=True,
-                     fix="check the object named above; see docs/runbooks/troubleshooting.md")
+                self(
+                    step,
+                    "apply",
+                    "--server-side",
+                    "--force-conflicts",
+                    "--field-manager=streamforge",
+                    "-f",
+                    "-",
+                    stdin=manifest,
+                    quiet=True,
+                    fix="check the object named above; see docs/runbooks/troubleshooting.md",
+                )
                 return
             except StepError as exc:
-                retriable = any(s in exc.output for s in (
-                    "failed calling webhook", "no matches for kind", "connection refused",
-                    "ensure CRDs are installed", "the server could not find the requested"))
+                retriable = any(
+                    s in exc.output
+                    for s in (
+                        "failed calling webhook",
+                        "no matches for kind",
+                        "connection refused",
+                        "ensure CRDs are installed",
+                        "the server could not find the requested",
+                    )
+                )
                 if not retriable or time.monotonic() > deadline:
                     raise
                 console.info("waiting for the API (webhook or CRD not ready yet), retrying")
@@ -53,12 +70,27 @@ class Kube:
         return dict(json.loads(out).get("data") or {})
 
     def write_state(self, hashes: dict[str, str]) -> None:
-        manifest = json.dumps({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": STATE_CONFIGMAP, "namespace": STATE_NAMESPACE,
-                         "labels": {"app.kubernetes.io/managed-by": "streamforge"}},
-            "data": dict(sorted(hashes.items())),
-        })
-        self("record state", "apply", "--server-side", "--force-conflicts",
-             "--field-manager=streamforge", "-f", "-", stdin=manifest, quiet=True,
-             fix="is the cluster still running? `nox -s status`")
+        manifest = json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": STATE_CONFIGMAP,
+                    "namespace": STATE_NAMESPACE,
+                    "labels": {"app.kubernetes.io/managed-by": "streamforge"},
+                },
+                "data": dict(sorted(hashes.items())),
+            }
+        )
+        self(
+            "record state",
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=streamforge",
+            "-f",
+            "-",
+            stdin=manifest,
+            quiet=True,
+            fix="is the cluster still running? `nox -s status`",
+        )

@@ -58,8 +58,16 @@ def find_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / "envs").is_dir() and (candidate / "platform" / "components").is_dir():
             return candidate
-    raise ModelError([Problem(str(here), 0, "not inside the StreamForge repository",
-                              "run this from the repository (it has envs/ and platform/)")])
+    raise ModelError(
+        [
+            Problem(
+                str(here),
+                0,
+                "not inside the StreamForge repository",
+                "run this from the repository (it has envs/ and platform/)",
+            )
+        ]
+    )
 
 
 def env_names(root: Path) -> list[str]:
@@ -70,26 +78,36 @@ def load_platform(root: Path, env_name: str, profile: str | None = None) -> Plat
     """Load and check env `env_name`; `profile` overrides the env file's profile."""
     problems: list[Problem] = []
     env, env_origins = _load_env(root, env_name, problems, profile)
-    components, comp_origins = _load_all(root / "platform" / "components", "component.yaml",
-                                         Component, problems)
+    components, comp_origins = _load_all(
+        root / "platform" / "components", "component.yaml", Component, problems
+    )
     services, svc_origins = _load_all(root / "services", "service.yaml", Service, problems)
     if problems or env is None:
         raise ModelError(problems)
     enabled = _check(env, env_origins, components, comp_origins, services, svc_origins, problems)
     if problems:
         raise ModelError(problems)
-    origins = {"env": env_origins, **{f"component:{k}": v for k, v in comp_origins.items()},
-               **{f"service:{k}": v for k, v in svc_origins.items()}}
+    origins = {
+        "env": env_origins,
+        **{f"component:{k}": v for k, v in comp_origins.items()},
+        **{f"service:{k}": v for k, v in svc_origins.items()},
+    }
     return Platform(root, env, components, enabled, services, origins)
 
 
-def _load_env(root: Path, name: str, problems: list[Problem], profile: str | None
-              ) -> tuple[Env | None, Origins]:
+def _load_env(
+    root: Path, name: str, problems: list[Problem], profile: str | None
+) -> tuple[Env | None, Origins]:
     path = root / "envs" / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(env_names(root)) or "none"
-        raise ModelError([Problem(sources.display_path(path), 0, f"no env named '{name}'",
-                                  f"use one of: {known}")])
+        raise ModelError(
+            [
+                Problem(
+                    sources.display_path(path), 0, f"no env named '{name}'", f"use one of: {known}"
+                )
+            ]
+        )
     data, origins = sources.load(path)
     if not isinstance(data, dict):
         problems.append(origins.problem((), "an env file must be a mapping", "start with name:"))
@@ -100,9 +118,13 @@ def _load_env(root: Path, name: str, problems: list[Problem], profile: str | Non
         origins.pop(("extends",), None)
         parent_path = root / "envs" / f"{parent}.yaml"
         if not isinstance(parent, str) or not parent_path.is_file() or parent in seen:
-            problems.append(origins.problem(
-                (), f"'extends: {parent}' names no other env file",
-                f"use one of: {', '.join(n for n in env_names(root) if n not in seen)}"))
+            problems.append(
+                origins.problem(
+                    (),
+                    f"'extends: {parent}' names no other env file",
+                    f"use one of: {', '.join(n for n in env_names(root) if n not in seen)}",
+                )
+            )
             return None, origins
         seen.add(parent)
         base, base_origins = sources.load(parent_path)
@@ -110,14 +132,23 @@ def _load_env(root: Path, name: str, problems: list[Problem], profile: str | Non
         origins = base_origins
     if profile is not None:
         if profile not in PROFILES:
-            raise ModelError([Problem("--profile", 0, f"unknown profile '{profile}'",
-                                      f"use one of: {', '.join(PROFILES)}")])
+            raise ModelError(
+                [
+                    Problem(
+                        "--profile",
+                        0,
+                        f"unknown profile '{profile}'",
+                        f"use one of: {', '.join(PROFILES)}",
+                    )
+                ]
+            )
         data["profile"] = profile
     return _validate(Env, data, origins, problems), origins
 
 
-def _load_all(folder: Path, filename: str, model: type[BaseModel], problems: list[Problem]
-              ) -> tuple[dict[str, Any], dict[str, Origins]]:
+def _load_all(
+    folder: Path, filename: str, model: type[BaseModel], problems: list[Problem]
+) -> tuple[dict[str, Any], dict[str, Origins]]:
     items: dict[str, Any] = {}
     all_origins: dict[str, Origins] = {}
     for path in sorted(folder.glob(f"*/{filename}")):
@@ -126,17 +157,21 @@ def _load_all(folder: Path, filename: str, model: type[BaseModel], problems: lis
         if item is None:
             continue
         if item.name != path.parent.name:  # type: ignore[attr-defined]
-            problems.append(origins.problem(
-                ("name",), f"name '{item.name}' differs from its folder "  # type: ignore[attr-defined]
-                f"'{path.parent.name}'", f"rename one so both read '{path.parent.name}'"))
+            problems.append(
+                origins.problem(
+                    ("name",),
+                    f"name '{item.name}' differs from its folder "  # type: ignore[attr-defined]
+                    f"'{path.parent.name}'",
+                    f"rename one so both read '{path.parent.name}'",
+                )
+            )
             continue
         items[item.name] = item  # type: ignore[attr-defined]
         all_origins[item.name] = origins  # type: ignore[attr-defined]
     return items, all_origins
 
 
-def _validate(model: type[BaseModel], data: Any, origins: Origins, problems: list[Problem]
-              ) -> Any:
+def _validate(model: type[BaseModel], data: Any, origins: Origins, problems: list[Problem]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -154,25 +189,45 @@ def _explain(model: type[BaseModel], err: Any, origins: Origins) -> Problem:
         allowed = _allowed_keys(model, tuple(err["loc"])[:-1])
         guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         fix = f"did you mean '{guess[0]}'?" if guess else "remove it"
-        return origins.problem(loc, f"unknown key '{where}'",
-                               f"{fix} (allowed here: {', '.join(allowed)})")
+        return origins.problem(
+            loc, f"unknown key '{where}'", f"{fix} (allowed here: {', '.join(allowed)})"
+        )
     if kind == "missing":
         return origins.problem(loc[:-1], f"missing required key '{where}'", f"add '{loc[-1]}:'")
-    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return origins.problem(loc, f"{where}: {err['msg']}", "set type: kind or type: existing")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = err["ctx"]["discriminator"].strip("'")
+        return origins.problem(
+            (*loc, tag),
+            f"{where}.{tag}: {err['msg']}",
+            f"set {tag}: to one of {err['ctx'].get('expected_tags', '')}",
+        )
     if kind == "value_error":
         message = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
         return origins.problem(loc, f"{where}: {message}", "correct the value")
     if kind == "string_pattern_mismatch":
-        return origins.problem(loc, f"{where}: '{err['input']}' has the wrong form",
-                               f"it must match {err['ctx']['pattern']}")
-    return origins.problem(loc, f"{where}: {err['msg'].lower()} (got {err['input']!r})",
-                           "correct the value")
+        return origins.problem(
+            loc,
+            f"{where}: '{err['input']}' has the wrong form",
+            f"it must match {err['ctx']['pattern']}",
+        )
+    if kind == "string_type":
+        return origins.problem(
+            loc, f"{where}: expected text, got {err['input']!r}", f'quote it: "{err["input"]}"'
+        )
+    return origins.problem(
+        loc, f"{where}: {err['msg'].lower()} (got {err['input']!r})", "correct the value"
+    )
 
 
 def _is_union_tag(model: type[BaseModel], loc: tuple[Any, ...], part: Any) -> bool:
     # pydantic inserts the discriminator value ('kind') into the loc of tagged-union errors
-    return part in ("kind", "existing") and loc and loc[0] == "provider" and loc.index(part) == 1
+    return (
+        bool(loc)
+        and loc[0] == "provider"
+        and len(loc) > 1
+        and loc[1] == part
+        and part in ("kind", "existing")
+    )
 
 
 def _allowed_keys(model: Any, loc: Loc) -> list[str]:
@@ -206,45 +261,74 @@ def _strip(tp: Any) -> Any:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType")) and \
-            len(args) == 1:
+    if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
         return _strip(args[0])
     return tp
 
 
-def _check(env: Env, eo: Origins, components: dict[str, Component],
-           co: dict[str, Origins], services: dict[str, Service], so: dict[str, Origins],
-           problems: list[Problem]) -> list[str]:
+def _check(
+    env: Env,
+    eo: Origins,
+    components: dict[str, Component],
+    co: dict[str, Origins],
+    services: dict[str, Service],
+    so: dict[str, Origins],
+    problems: list[Problem],
+) -> list[str]:
     """Cross-reference checks; returns the enabled components in dependency order."""
     node_names = [n.name for n in env.nodes]
     seen: set[str] = set()
     for index, node in enumerate(env.nodes):
         if node.name in seen:
-            problems.append(eo.problem(("nodes", index, "name"), f"duplicate node '{node.name}'",
-                                       "give every node its own name"))
+            problems.append(
+                eo.problem(
+                    ("nodes", index, "name"),
+                    f"duplicate node '{node.name}'",
+                    "give every node its own name",
+                )
+            )
         seen.add(node.name)
     if not any(n.role == "control-plane" for n in env.nodes):
-        problems.append(eo.problem(("nodes",), "no node has role: control-plane",
-                                   "mark at least one node role: control-plane"))
+        problems.append(
+            eo.problem(
+                ("nodes",),
+                "no node has role: control-plane",
+                "mark at least one node role: control-plane",
+            )
+        )
 
     if env.provider.type == "kind":
         for index, name in enumerate(env.provider.mirror_nodes):
             node = env.node(name)
             loc = ("provider", "mirror_nodes", index)
             if node is None:
-                problems.append(eo.problem(loc, f"mirror_nodes names unknown node '{name}'",
-                                           f"use one of: {', '.join(node_names)}"))
+                problems.append(
+                    eo.problem(
+                        loc,
+                        f"mirror_nodes names unknown node '{name}'",
+                        f"use one of: {', '.join(node_names)}",
+                    )
+                )
             elif node.role != "worker":
-                problems.append(eo.problem(loc, f"'{name}' is a control-plane node",
-                                           "mirror only workers; kind adds its own control plane"))
+                problems.append(
+                    eo.problem(
+                        loc,
+                        f"'{name}' is a control-plane node",
+                        "mirror only workers; kind adds its own control plane",
+                    )
+                )
             else:
                 for key in node.labels:
                     if RESTRICTED_LABEL.search(key) and not ALLOWED_RESTRICTED.match(key):
                         n_loc = ("nodes", node_names.index(name), "labels", key)
-                        problems.append(eo.problem(
-                            n_loc, f"label '{key}' of mirrored node '{name}' is in a "
-                            "kubernetes.io namespace, which kind nodes cannot self-assign",
-                            "use a streamforge.io/ label instead"))
+                        problems.append(
+                            eo.problem(
+                                n_loc,
+                                f"label '{key}' of mirrored node '{name}' is in a "
+                                "kubernetes.io namespace, which kind nodes cannot self-assign",
+                                "use a streamforge.io/ label instead",
+                            )
+                        )
 
     _check_network(env, eo, problems)
 
@@ -254,46 +338,71 @@ def _check(env: Env, eo: Origins, components: dict[str, Component],
     for key in env.components:
         if key not in components:
             guess = difflib.get_close_matches(key, list(components), n=1)
-            problems.append(eo.problem(("components", key), f"unknown component '{key}'",
-                                       f"did you mean '{guess[0]}'?" if guess else
-                                       f"use one of: {', '.join(sorted(components))}"))
+            problems.append(
+                eo.problem(
+                    ("components", key),
+                    f"unknown component '{key}'",
+                    f"did you mean '{guess[0]}'?"
+                    if guess
+                    else f"use one of: {', '.join(sorted(components))}",
+                )
+            )
 
     stage = "replica" if env.is_replica else "production"
     enabled: set[str] = set()
     for name, comp in components.items():
         setting = env.components.get(name)
-        default_on = PROFILES.index(comp.profile) <= PROFILES.index(env.profile) and \
-            stage in comp.runs_in
-        if (setting.enabled if setting and setting.enabled is not None else default_on):
+        default_on = (
+            PROFILES.index(comp.profile) <= PROFILES.index(env.profile) and stage in comp.runs_in
+        )
+        if setting.enabled if setting and setting.enabled is not None else default_on:
             if stage not in comp.runs_in:
-                problems.append(eo.problem(("components", name, "enabled"),
-                                           f"component '{name}' does not run in the {stage}",
-                                           "remove enabled: true"))
+                problems.append(
+                    eo.problem(
+                        ("components", name, "enabled"),
+                        f"component '{name}' does not run in the {stage}",
+                        "remove enabled: true",
+                    )
+                )
             enabled.add(name)
 
     for name in sorted(enabled):
         comp = components[name]
         for index, dep in enumerate(comp.depends_on):
             if dep not in components:
-                problems.append(co[name].problem(("depends_on", index),
-                                                 f"depends on unknown component '{dep}'",
-                                                 f"use one of: {', '.join(sorted(components))}"))
+                problems.append(
+                    co[name].problem(
+                        ("depends_on", index),
+                        f"depends on unknown component '{dep}'",
+                        f"use one of: {', '.join(sorted(components))}",
+                    )
+                )
             elif dep not in enabled and stage in components[dep].runs_in:
                 # a dependency that never runs in this stage (a replica-only stub) is not needed
                 where = eo if ("components", dep) in eo else co[name]
                 loc: Loc = ("components", dep) if where is eo else ("depends_on", index)
-                problems.append(where.problem(
-                    loc, f"'{name}' depends on '{dep}', which is not enabled in env "
-                    f"'{env.name}'", f"enable '{dep}' or disable '{name}'"))
+                problems.append(
+                    where.problem(
+                        loc,
+                        f"'{name}' depends on '{dep}', which is not enabled in env '{env.name}'",
+                        f"enable '{dep}' or disable '{name}'",
+                    )
+                )
 
-    pinned = [(so[n], s.node) for n, s in services.items()] + \
-        [(co[n], components[n].node) for n in sorted(enabled)]
+    pinned = [(so[n], s.node) for n, s in services.items()] + [
+        (co[n], components[n].node) for n in sorted(enabled)
+    ]
     for where, node_name in pinned:
         if node_name and node_name not in mirrored:
-            problems.append(where.problem(("node",), f"node '{node_name}' is not a "
-                                          f"{'mirrored ' if env.is_replica else ''}node of env "
-                                          f"'{env.name}'",
-                                          f"use one of: {', '.join(sorted(mirrored))}"))
+            problems.append(
+                where.problem(
+                    ("node",),
+                    f"node '{node_name}' is not a "
+                    f"{'mirrored ' if env.is_replica else ''}node of env "
+                    f"'{env.name}'",
+                    f"use one of: {', '.join(sorted(mirrored))}",
+                )
+            )
     return _order(enabled, components, co, problems)
 
 
@@ -308,17 +417,30 @@ def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
         if value == "auto":
             continue
         if not first <= ipaddress.IPv4Address(value) <= last:
-            problems.append(eo.problem(("network", key), f"{key} {value} lies outside "
-                                       f"lb_pool {net.lb_pool}",
-                                       "pick an address inside the pool or widen the pool"))
+            problems.append(
+                eo.problem(
+                    ("network", key),
+                    f"{key} {value} lies outside lb_pool {net.lb_pool}",
+                    "pick an address inside the pool or widen the pool",
+                )
+            )
         if value in picked:
-            problems.append(eo.problem(("network", key), f"{key} {value} is also "
-                                       f"{picked[value]}", "give each controller its own address"))
+            problems.append(
+                eo.problem(
+                    ("network", key),
+                    f"{key} {value} is also {picked[value]}",
+                    "give each controller its own address",
+                )
+            )
         picked[value] = key
 
 
-def _order(enabled: set[str], components: dict[str, Component], co: dict[str, Origins],
-           problems: list[Problem]) -> list[str]:
+def _order(
+    enabled: set[str],
+    components: dict[str, Component],
+    co: dict[str, Origins],
+    problems: list[Problem],
+) -> list[str]:
     """Dependency order (ties broken by name, so the order is stable); cycles are errors."""
     order: list[str] = []
     state: dict[str, str] = {}
@@ -327,9 +449,14 @@ def _order(enabled: set[str], components: dict[str, Component], co: dict[str, Or
         if state.get(name) == "done":
             return
         if state.get(name) == "active":
-            cycle = " -> ".join([*path[path.index(name):], name])
-            problems.append(co[name].problem(("depends_on",), f"dependency cycle: {cycle}",
-                                             "remove one of these depends_on entries"))
+            cycle = " -> ".join([*path[path.index(name) :], name])
+            problems.append(
+                co[name].problem(
+                    ("depends_on",),
+                    f"dependency cycle: {cycle}",
+                    "remove one of these depends_on entries",
+                )
+            )
             return
         state[name] = "active"
         for dep in sorted(components[name].depends_on):

@@ -29,7 +29,9 @@ def ipv4(value: str) -> ipaddress.IPv4Address:
     try:
         return ipaddress.IPv4Address(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IPv4 address (write it like 192.168.1.153)") from None
+        raise ValueError(
+            f"'{value}' is not an IPv4 address (write it like 192.168.1.153)"
+        ) from None
 
 
 def address_range(value: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:

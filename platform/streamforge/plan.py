@@ -59,7 +59,8 @@ def execute(steps: list[Step], state: State) -> dict[str, int]:
         console.step(f"[{index}/{total}] {step.title}")
         wanted = step.inputs() if step.inputs else None
         already = (
-            step.present() if step.present is not None
+            step.present()
+            if step.present is not None
             else wanted is not None and state.hashes.get(step.name) == wanted
         )
         if already:

@@ -28,7 +28,8 @@ class Replica:
         if not isinstance(platform.env.provider, KindProvider):
             raise StreamforgeError(
                 f"env '{platform.env.name}' is not a kind replica; it is converged by ArgoCD "
-                f"from `nox -s render -- --env {platform.env.name}` output")
+                f"from `nox -s render -- --env {platform.env.name}` output"
+            )
         self.platform = platform
         self.provider: KindProvider = platform.env.provider
         self.name = self.provider.cluster_name
@@ -61,8 +62,9 @@ class Replica:
     def rendered(self) -> Rendered:
         """The env rendered with this machine's facts, also written for the user to read."""
         subnet = docker_host.kind_subnet()
-        facts = Facts(rwx_host_dir=str(self.rwx_host_dir),
-                      **({"kind_subnet": subnet} if subnet else {}))
+        facts = Facts(
+            rwx_host_dir=str(self.rwx_host_dir), **({"kind_subnet": subnet} if subnet else {})
+        )
         rendered = render(self.platform, facts)
         write(rendered, self.workdir / "rendered")
         return rendered
@@ -72,28 +74,53 @@ class Replica:
         root = self.platform.root
         steps = [
             Step("preflight", "check Docker and the pinned tools", self.preflight),
-            Step("base-image", "build the unified base image (platform/Dockerfile)",
-                 self.build_base, present=lambda: docker_host.image_exists(self.base_tag)),
-            Step("registry", f"local registry on 127.0.0.1:{self.provider.registry_port}",
-                 self.start_registry, present=docker_host.registry_running),
-            Step("cluster", f"kind cluster '{self.name}' ({len(self.provider.mirror_nodes)} "
-                 "workers standing for homelab nodes)", self.create_cluster,
-                 present=self.cluster_exists),
-            Step("registry-wiring", "point every node's containerd at the local registry",
-                 self.wire_registry, inputs=lambda: digest(self.provider.registry_port,
-                                                           self.node_containers())),
+            Step(
+                "base-image",
+                "build the unified base image (platform/Dockerfile)",
+                self.build_base,
+                present=lambda: docker_host.image_exists(self.base_tag),
+            ),
+            Step(
+                "registry",
+                f"local registry on 127.0.0.1:{self.provider.registry_port}",
+                self.start_registry,
+                present=docker_host.registry_running,
+            ),
+            Step(
+                "cluster",
+                f"kind cluster '{self.name}' ({len(self.provider.mirror_nodes)} "
+                "workers standing for homelab nodes)",
+                self.create_cluster,
+                present=self.cluster_exists,
+            ),
+            Step(
+                "registry-wiring",
+                "point every node's containerd at the local registry",
+                self.wire_registry,
+                inputs=lambda: digest(self.provider.registry_port, self.node_containers()),
+            ),
         ]
         for image, (source, _) in PROJECT_IMAGES.items():
             if (root / source).is_dir():
-                steps.append(Step(f"image:{image}", f"build and push {image}",
-                                  lambda i=image: self.push_image(i),
-                                  inputs=lambda i=image: self.image_ref(i)))
+                steps.append(
+                    Step(
+                        f"image:{image}",
+                        f"build and push {image}",
+                        lambda i=image: self.push_image(i),
+                        inputs=lambda i=image: self.image_ref(i),
+                    )
+                )
         for name in self.platform.enabled:
             comp = self.platform.components[name]
             what = f"helm {comp.chart.name} {comp.chart.version}" if comp.chart else "manifests"
-            steps.append(Step(f"component:{name}", f"{name} ({what}) in {comp.namespace}",
-                              lambda n=name: self.install(n),
-                              inputs=lambda n=name: self.component_hash(n)))
+            steps.append(
+                Step(
+                    f"component:{name}",
+                    f"{name} ({what}) in {comp.namespace}",
+                    lambda n=name: self.install(n),
+                    inputs=lambda n=name: self.component_hash(n),
+                )
+            )
         steps.append(Step("summary", "where everything is", self.summary))
         return steps
 
@@ -109,9 +136,14 @@ class Replica:
 
     def build_base(self) -> None:
         root = self.platform.root
-        build_image("base-image", root, root / "platform" / "Dockerfile",
-                    [self.base_tag, f"{docker_host.BASE_IMAGE}:dev"],
-                    {"BASE_IMAGE": docker_host.python_base()}, docker_host.MANAGED)
+        build_image(
+            "base-image",
+            root,
+            root / "platform" / "Dockerfile",
+            [self.base_tag, f"{docker_host.BASE_IMAGE}:dev"],
+            {"BASE_IMAGE": docker_host.python_base()},
+            docker_host.MANAGED,
+        )
 
     def start_registry(self) -> None:
         docker_host.start_registry(pins().images["registry"], self.provider.registry_port)
@@ -126,11 +158,24 @@ class Replica:
         config.parent.mkdir(parents=True, exist_ok=True)
         from streamforge.render import kind as kind_render
 
-        config.write_text(kind_render.render(self.platform, Facts(
-            rwx_host_dir=str(self.rwx_host_dir))))
-        run.run("cluster", [*self.kind.command, "create", "cluster", "--name", self.name,
-                            "--config", str(config), "--wait", "120s"],
-                "see `nox -s doctor` (memory, inotify limits, free ports 80/443)")
+        config.write_text(
+            kind_render.render(self.platform, Facts(rwx_host_dir=str(self.rwx_host_dir)))
+        )
+        run.run(
+            "cluster",
+            [
+                *self.kind.command,
+                "create",
+                "cluster",
+                "--name",
+                self.name,
+                "--config",
+                str(config),
+                "--wait",
+                "120s",
+            ],
+            "see `nox -s doctor` (memory, inotify limits, free ports 80/443)",
+        )
         # the ownership marker `down` looks for
         self.kube.write_state({})
 
@@ -144,31 +189,62 @@ class Replica:
         port = self.provider.registry_port
         hosts = f'[host."http://{docker_host.REGISTRY}:5000"]\n'
         for node in self.node_containers():
-            run.run("registry-wiring", ["docker", "exec", "-i", node, "sh", "-c",
-                                        f"mkdir -p /etc/containerd/certs.d/localhost:{port} && "
-                                        f"cat > /etc/containerd/certs.d/localhost:{port}/hosts.toml"],
-                    "is the node container running? `docker ps`", stdin=hosts, quiet=True)
-        hosting = {"apiVersion": "v1", "kind": "ConfigMap",
-                   "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
-                   "data": {"localRegistryHosting.v1": dump({
-                       "host": f"localhost:{port}",
-                       "help": "https://kind.sigs.k8s.io/docs/user/local-registry/"})}}
+            run.run(
+                "registry-wiring",
+                [
+                    "docker",
+                    "exec",
+                    "-i",
+                    node,
+                    "sh",
+                    "-c",
+                    f"mkdir -p /etc/containerd/certs.d/localhost:{port} && "
+                    f"cat > /etc/containerd/certs.d/localhost:{port}/hosts.toml",
+                ],
+                "is the node container running? `docker ps`",
+                stdin=hosts,
+                quiet=True,
+            )
+        hosting = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "local-registry-hosting", "namespace": "kube-public"},
+            "data": {
+                "localRegistryHosting.v1": dump(
+                    {
+                        "host": f"localhost:{port}",
+                        "help": "https://kind.sigs.k8s.io/docs/user/local-registry/",
+                    }
+                )
+            },
+        }
         self.kube.apply("registry-wiring", json.dumps(hosting))
 
     def image_ref(self, image: str) -> str:
         from streamforge.render.context import tree_hash
 
         source = PROJECT_IMAGES[image][0]
-        return f"{self.platform.env.image_registry}/{image}:" \
-               f"{tree_hash(self.platform.root / source)}"
+        return (
+            f"{self.platform.env.image_registry}/{image}:{tree_hash(self.platform.root / source)}"
+        )
 
     def push_image(self, image: str) -> None:
         root = self.platform.root
         ref = self.image_ref(image)
-        build_image(f"image:{image}", root, root / PROJECT_IMAGES[image][1], [ref],
-                    {"BASE_IMAGE": self.base_tag}, docker_host.MANAGED)
-        run.run(f"image:{image}", ["docker", "push", ref], "is the registry running? "
-                "`nox -s status`", quiet=True)
+        build_image(
+            f"image:{image}",
+            root,
+            root / PROJECT_IMAGES[image][1],
+            [ref],
+            {"BASE_IMAGE": self.base_tag},
+            docker_host.MANAGED,
+        )
+        run.run(
+            f"image:{image}",
+            ["docker", "push", ref],
+            "is the registry running? `nox -s status`",
+            quiet=True,
+        )
 
     # -- cluster side ----------------------------------------------------------------------
     def load_state(self) -> None:
@@ -177,37 +253,66 @@ class Replica:
 
     def component_hash(self, name: str) -> str:
         comp = self.platform.components[name]
-        return digest(comp.model_dump(), comp.namespace_labels, self.rendered.values.get(name),
-                      self.rendered.objects.get(name))
+        return digest(
+            comp.model_dump(),
+            comp.namespace_labels,
+            self.rendered.values.get(name),
+            self.rendered.objects.get(name),
+        )
 
     def install(self, name: str) -> None:
         comp = self.platform.components[name]
         step = f"component:{name}"
-        namespace = {"apiVersion": "v1", "kind": "Namespace",
-                     "metadata": {"name": comp.namespace, "labels": comp.namespace_labels}}
+        namespace = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": comp.namespace, "labels": comp.namespace_labels},
+        }
         self.kube.apply(step, json.dumps(namespace))
         if comp.chart:
             values = self.workdir / "rendered" / "values" / f"{name}.yaml"
             chart = comp.chart
             ref = f"{chart.repo}/{chart.name}" if chart.repo.startswith("oci://") else chart.name
             repo = [] if chart.repo.startswith("oci://") else ["--repo", chart.repo]
-            helm(self.helm, step, ["upgrade", "--install", name, ref, *repo,
-                                   "--version", chart.version, "--namespace", comp.namespace,
-                                   "--values", str(values), "--kube-context", self.context,
-                                   "--wait", "--timeout", f"{comp.wait_seconds}s"],
-                 f"inspect with `kubectl --context {self.context} -n {comp.namespace} get pods`")
+            helm(
+                self.helm,
+                step,
+                [
+                    "upgrade",
+                    "--install",
+                    name,
+                    ref,
+                    *repo,
+                    "--version",
+                    chart.version,
+                    "--namespace",
+                    comp.namespace,
+                    "--values",
+                    str(values),
+                    "--kube-context",
+                    self.context,
+                    "--wait",
+                    "--timeout",
+                    f"{comp.wait_seconds}s",
+                ],
+                f"inspect with `kubectl --context {self.context} -n {comp.namespace} get pods`",
+            )
         objects = self.rendered.objects.get(name) or []
         if objects:
-            self.kube.apply(step, json.dumps({"apiVersion": "v1", "kind": "List",
-                                              "items": objects}), timeout=comp.wait_seconds)
+            self.kube.apply(
+                step,
+                json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
+                timeout=comp.wait_seconds,
+            )
 
     def summary(self) -> None:
         env = self.platform.env
         console.info(f"cluster: kind-{self.name} (kubectl --context {self.context} get nodes)")
         console.info(f"registry: localhost:{self.provider.registry_port}")
         addresses = self.rendered_addresses()
-        console.info(f"Traefik: {addresses[0]} (stands for 192.168.1.153); ingress-nginx: "
-                     f"{addresses[1]}")
+        console.info(
+            f"Traefik: {addresses[0]} (stands for 192.168.1.153); ingress-nginx: {addresses[1]}"
+        )
         for host in ("docs", "kafka-ui", "traefik"):
             console.info(f"https://{host}.{env.domain}")
         console.info("next: `nox -s status`, `nox -s new_service -- --name <name>`")
@@ -226,10 +331,14 @@ class Replica:
                 raise StreamforgeError(
                     f"kind cluster '{self.name}' has no StreamForge marker (ConfigMap "
                     "kube-system/streamforge-state), so it was not created by this project; "
-                    f"leaving it. Delete it yourself with `kind delete cluster --name {self.name}`")
+                    f"leaving it. Delete it yourself with `kind delete cluster --name {self.name}`"
+                )
             console.step(f"deleting kind cluster '{self.name}'")
-            run.run("down", [*self.kind.command, "delete", "cluster", "--name", self.name],
-                    "retry; `docker ps` shows what is left")
+            run.run(
+                "down",
+                [*self.kind.command, "delete", "cluster", "--name", self.name],
+                "retry; `docker ps` shows what is left",
+            )
         else:
             console.info(f"no kind cluster named '{self.name}'")
         if docker_host.remove_registry():

@@ -11,15 +11,26 @@ from streamforge import console
 from streamforge.errors import StepError
 
 
-def run(step: str, command: Sequence[str], fix: str, *, env: Mapping[str, str] | None = None,
-        stdin: str | None = None, quiet: bool = False) -> str:
+def run(
+    step: str,
+    command: Sequence[str],
+    fix: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    quiet: bool = False,
+) -> str:
     """Run `command`, echoing its output as it comes; raise StepError with its tail on failure."""
     tail: collections.deque[str] = collections.deque(maxlen=200)
     full_env = {**os.environ, **(env or {})}
     try:
         proc = subprocess.Popen(
-            list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, env=full_env,
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            env=full_env,
         )
     except FileNotFoundError as exc:
         raise StepError(step, " ".join(command), "", f"install {command[0]} ({fix})") from exc
@@ -40,8 +51,15 @@ def run(step: str, command: Sequence[str], fix: str, *, env: Mapping[str, str] |
     return "\n".join(lines)
 
 
-def capture(command: Sequence[str], *, env: Mapping[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def capture(
+    command: Sequence[str], *, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a short query command quietly; the caller looks at returncode."""
-    return subprocess.run(list(command), capture_output=True, text=True, check=False,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        list(command),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )

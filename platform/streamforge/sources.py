@@ -50,18 +50,39 @@ def load(path: Path) -> tuple[Any, Origins]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ModelError([Problem(name, 0, f"cannot read the file ({exc.strerror})",
-                                  "check that it exists and is readable")]) from exc
+        raise ModelError(
+            [
+                Problem(
+                    name,
+                    0,
+                    f"cannot read the file ({exc.strerror})",
+                    "check that it exists and is readable",
+                )
+            ]
+        ) from exc
     try:
         raw = YAML(typ="rt").load(text)
     except DuplicateKeyError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise ModelError([Problem(name, line, f"duplicate key ({exc.problem.strip()})",
-                                  "keep one of the two entries")]) from exc
+        raise ModelError(
+            [
+                Problem(
+                    name,
+                    line,
+                    f"duplicate key ({exc.problem.strip()})",
+                    "keep one of the two entries",
+                )
+            ]
+        ) from exc
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise ModelError([Problem(name, line, f"not valid YAML: {exc.problem}",
-                                  "fix the YAML syntax at that line")]) from exc
+        raise ModelError(
+            [
+                Problem(
+                    name, line, f"not valid YAML: {exc.problem}", "fix the YAML syntax at that line"
+                )
+            ]
+        ) from exc
     origins = Origins()
     origins[()] = (name, 1)
     return _plain(raw, (), name, origins), origins
@@ -87,15 +108,19 @@ def _plain(node: Any, loc: Loc, name: str, origins: Origins) -> Any:
     return node
 
 
-def merge(base: Any, base_origins: Origins, override: Any, override_origins: Origins,
-          loc: Loc = ()) -> Any:
+def merge(
+    base: Any, base_origins: Origins, override: Any, override_origins: Origins, loc: Loc = ()
+) -> Any:
     """Deep-merge `override` onto `base`: maps merge key by key, anything else is replaced.
 
     `base_origins` is updated in place so that every merged value points at its own file.
     """
     # a map whose `type` changes is a different thing (e.g. provider kind vs existing): replace
-    if isinstance(base, Mapping) and isinstance(override, Mapping) and \
-            base.get("type", override.get("type")) == override.get("type", base.get("type")):
+    if (
+        isinstance(base, Mapping)
+        and isinstance(override, Mapping)
+        and base.get("type", override.get("type")) == override.get("type", base.get("type"))
+    ):
         merged = dict(base)
         for key, value in override.items():
             merged[key] = merge(base.get(key), base_origins, value, override_origins, (*loc, key))

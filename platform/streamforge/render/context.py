@@ -58,8 +58,9 @@ def addresses(platform: Platform, facts: Facts) -> Addresses:
         pool = f"{first}-{last}"
     first_ip, _ = address_range(pool)
     ingress = net.ingress_address if net.ingress_address != "auto" else str(first_ip)
-    backup = (net.backup_ingress_address if net.backup_ingress_address != "auto"
-              else str(first_ip + 1))
+    backup = (
+        net.backup_ingress_address if net.backup_ingress_address != "auto" else str(first_ip + 1)
+    )
     return Addresses(pool, ingress, backup)
 
 
@@ -137,17 +138,40 @@ class Templates:
         try:
             text = self.jinja.get_template(rel).render(**self.context, **extra)
         except jinja2.UndefinedError as exc:
-            raise ModelError([Problem(display_path(path), 0, f"template uses {exc.message}",
-                                      "use a name the render context has (see docs)")]) from exc
+            raise ModelError(
+                [
+                    Problem(
+                        display_path(path),
+                        0,
+                        f"template uses {exc.message}",
+                        "use a name the render context has (see docs)",
+                    )
+                ]
+            ) from exc
         except jinja2.TemplateSyntaxError as exc:
-            raise ModelError([Problem(display_path(path), exc.lineno, f"template error: "
-                                      f"{exc.message}", "fix the Jinja syntax")]) from exc
+            raise ModelError(
+                [
+                    Problem(
+                        display_path(path),
+                        exc.lineno,
+                        f"template error: {exc.message}",
+                        "fix the Jinja syntax",
+                    )
+                ]
+            ) from exc
         try:
             docs = list(YAML(typ="safe", pure=True).load_all(text))
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
-            raise ModelError([Problem(display_path(path), line, f"renders to invalid YAML: "
-                                      f"{getattr(exc, 'problem', exc)}",
-                                      "check the template's indentation and quoting")]) from exc
+            raise ModelError(
+                [
+                    Problem(
+                        display_path(path),
+                        line,
+                        f"renders to invalid YAML: {getattr(exc, 'problem', exc)}",
+                        "check the template's indentation and quoting",
+                    )
+                ]
+            ) from exc
         return [doc for doc in docs if doc is not None]

@@ -18,16 +18,26 @@ def render(platform: Platform, facts: Facts) -> str:
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)
     image = pins().images["kind_node"]
-    mounts = [{"hostPath": facts.rwx_host_dir or provider.shared_dir, "containerPath": RWX_NODE_PATH}]
+    mounts = [
+        {"hostPath": facts.rwx_host_dir or provider.shared_dir, "containerPath": RWX_NODE_PATH}
+    ]
     control_plane: dict[str, Any] = {
         "role": "control-plane",
         "image": image,
         "labels": {"ingress-ready": "true", "streamforge.io/role": "control-plane"},
         "extraPortMappings": [
-            {"containerPort": 80, "hostPort": provider.http_port, "listenAddress": "127.0.0.1",
-             "protocol": "TCP"},
-            {"containerPort": 443, "hostPort": provider.https_port,
-             "listenAddress": "127.0.0.1", "protocol": "TCP"},
+            {
+                "containerPort": 80,
+                "hostPort": provider.http_port,
+                "listenAddress": "127.0.0.1",
+                "protocol": "TCP",
+            },
+            {
+                "containerPort": 443,
+                "hostPort": provider.https_port,
+                "listenAddress": "127.0.0.1",
+                "protocol": "TCP",
+            },
         ],
         "extraMounts": mounts,
     }
@@ -43,10 +53,14 @@ def render(platform: Platform, facts: Facts) -> str:
         }
         if node.taints:
             taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
-            worker["kubeadmConfigPatches"] = [dump({
-                "kind": "JoinConfiguration",
-                "nodeRegistration": {"taints": taints},
-            })]
+            worker["kubeadmConfigPatches"] = [
+                dump(
+                    {
+                        "kind": "JoinConfiguration",
+                        "nodeRegistration": {"taints": taints},
+                    }
+                )
+            ]
         nodes.append(worker)
     config = {
         "kind": "Cluster",
