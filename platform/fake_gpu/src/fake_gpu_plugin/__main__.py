@@ -1,0 +1,3 @@
+from fake_gpu_plugin.cli import main
+
+raise SystemExit(main())
