@@ -26,8 +26,8 @@ class DockerUnavailable(StreamforgeError):
 
 def check_engine() -> str:
     """The engine's version, or DockerUnavailable with a one-line cause and fix."""
-    from python_on_whales import docker
-    from python_on_whales.exceptions import ClientNotFoundError, DockerException
+    from python_on_whales import ClientNotFoundError, docker
+    from python_on_whales.exceptions import DockerException
 
     try:
         return str(docker.system.info().server_version)
@@ -85,31 +85,37 @@ def image_exists(tag: str) -> bool:
     return bool(docker.image.exists(tag))
 
 
-def registry_running() -> bool:
+def _ours(name: str) -> bool:
     from python_on_whales import docker
 
-    if not docker.container.exists(REGISTRY):
+    labels = docker.container.inspect(name).config.labels or {}
+    return labels.get("io.streamforge.managed") == "true"
+
+
+def registry_running(name: str = REGISTRY) -> bool:
+    from python_on_whales import docker
+
+    if not docker.container.exists(name):
         return False
-    return bool(docker.container.inspect(REGISTRY).state.running)
+    return bool(docker.container.inspect(name).state.running)
 
 
-def start_registry(image: str, port: int) -> None:
-    """Run the local registry container (or restart it if it exists but stopped)."""
+def start_registry(image: str, port: int, name: str = REGISTRY) -> None:
+    """Run the local registry container (or start it again if it exists but stopped)."""
     from python_on_whales import docker
 
-    if docker.container.exists(REGISTRY):
-        container = docker.container.inspect(REGISTRY)
-        if container.config.labels.get("io.streamforge.managed") != "true":
+    if docker.container.exists(name):
+        if not _ours(name):
             raise StreamforgeError(
-                f"a container named {REGISTRY} exists but was not created by "
-                f"StreamForge; remove or rename it (docker rm -f {REGISTRY})"
+                f"a container named {name} exists but was not created by "
+                f"StreamForge; remove or rename it (docker rm -f {name})"
             )
-        docker.container.start(REGISTRY)
+        docker.container.start(name)
         return
-    console.info(f"starting {image} as {REGISTRY} on 127.0.0.1:{port}")
+    console.info(f"starting {image} as {name} on 127.0.0.1:{port}")
     docker.run(
         image,
-        name=REGISTRY,
+        name=name,
         detach=True,
         restart="always",
         labels=MANAGED,
@@ -117,21 +123,22 @@ def start_registry(image: str, port: int) -> None:
     )
 
 
-def connect_registry(network: str = "kind") -> None:
+def connect_registry(network: str = "kind", name: str = REGISTRY) -> None:
     from python_on_whales import docker
 
-    attached = docker.container.inspect(REGISTRY).network_settings.networks or {}
+    attached = docker.container.inspect(name).network_settings.networks or {}
     if network not in attached:
-        docker.network.connect(network, REGISTRY)
+        docker.network.connect(network, name)
 
 
-def remove_registry() -> bool:
+def remove_registry(name: str = REGISTRY) -> bool:
+    """Remove the registry container if, and only if, StreamForge created it."""
     from python_on_whales import docker
 
-    if not docker.container.exists(REGISTRY):
+    if not docker.container.exists(name):
         return False
-    if docker.container.inspect(REGISTRY).config.labels.get("io.streamforge.managed") != "true":
-        console.info(f"leaving {REGISTRY}: it was not created by StreamForge")
+    if not _ours(name):
+        console.info(f"leaving {name}: it was not created by StreamForge")
         return False
-    docker.container.remove(REGISTRY, force=True)
+    docker.container.remove(name, force=True)
     return True

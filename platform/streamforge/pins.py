@@ -26,6 +26,7 @@ class Pins(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     tools: dict[str, Tool]
     images: dict[str, str]
+    test_tools: dict[str, Tool] = {}
 
 
 @cache

@@ -69,8 +69,9 @@ def version_of(binary: str, name: str) -> str | None:
     return found.group(0) if found else None
 
 
-def resolve(name: str, *, allow_download: bool = True) -> Resolved:
-    tool = pins().tools[name]
+def resolve(name: str, *, allow_download: bool = True, tool: Tool | None = None) -> Resolved:
+    """Find tool `name` at its pinned version (`tool` overrides the pin, for tests)."""
+    tool = tool or pins().tools[name]
     override = os.environ.get(f"STREAMFORGE_{name.upper()}")
     if override:
         if not Path(override).is_file():

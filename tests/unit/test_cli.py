@@ -1,0 +1,86 @@
+"""The CLI as a user runs it: plan, render, and failing fast without Docker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+CLI = [sys.executable, "-m", "streamforge.cli"]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_dry_run_prints_the_ordered_plan_and_touches_nothing() -> None:
+    done = run("up", "--dry-run", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert done.returncode == 0, done.stderr
+    lines = [line.split()[1] for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert lines[:5] == ["preflight", "base-image", "registry", "cluster", "registry-wiring"]
+    assert lines[-1] == "summary"
+    order = {name: i for i, name in enumerate(lines)}
+    for before, after in [
+        ("component:metallb", "component:traefik"),
+        ("component:cert-manager", "component:traefik"),
+        ("component:strimzi", "component:kafka-ui"),
+    ]:
+        assert order[before] < order[after]
+
+
+def test_profile_changes_the_plan() -> None:
+    minimal = run("up", "--dry-run", "--profile", "minimal").stdout
+    full = run("up", "--dry-run", "--profile", "full").stdout
+    assert "component:kafka-ui" not in minimal and "component:kafka-ui" in full
+    assert "component:kube-prometheus-stack" in full
+
+
+def test_up_without_a_docker_engine_fails_fast_with_the_fix() -> None:
+    done = run("up", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "no Docker engine answers" in lines[0] and "start it" in lines[0]
+
+
+def test_up_without_the_docker_cli(tmp_path: Path) -> None:
+    done = run("up", env={"PATH": str(tmp_path)})
+    assert done.returncode == 1
+    assert "the docker CLI is not installed; install Docker" in done.stderr
+
+
+def test_homelab_is_not_brought_up_from_a_laptop() -> None:
+    done = run("up", "--env", "homelab", "--dry-run")
+    assert done.returncode == 1
+    assert "converged by ArgoCD" in done.stderr
+
+
+def test_render_twice_is_byte_identical(tmp_path: Path) -> None:
+    for env in ("local", "homelab"):
+        first, second = tmp_path / f"{env}-1", tmp_path / f"{env}-2"
+        assert run("render", "--env", env, "-o", str(first)).returncode == 0
+        assert run("render", "--env", env, "-o", str(second)).returncode == 0
+        files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+        for rel in files:
+            assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+def test_render_replaces_stale_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.yaml").write_text("old")
+    assert run("render", "-o", str(out)).returncode == 0
+    assert not (out / "stale.yaml").exists()
+    assert (out / "kind-config.yaml").is_file()
