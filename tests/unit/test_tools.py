@@ -120,7 +120,7 @@ def test_override_wins_and_must_exist(
     monkeypatch.setenv("STREAMFORGE_KIND", str(binary))
     assert resolve("kind", tool=Tool(version="v0.32.0")).command == (str(binary),)
     monkeypatch.setenv("STREAMFORGE_KIND", str(tmp_path / "nope"))
-    with pytest.raises(ToolError, match="STREAMFORGE_KIND=.* is not a file"):
+    with pytest.raises(ToolError, match=r"STREAMFORGE_KIND=.* is not a file"):
         resolve("kind", tool=Tool(version="v0.32.0"))
 
 
