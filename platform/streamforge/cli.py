@@ -22,6 +22,10 @@ def cmd_render(args: argparse.Namespace) -> None:
     platform = _platform(args)
     facts = Facts(kind_subnet=args.kind_subnet) if args.kind_subnet else Facts()
     rendered = render(platform, facts)
+    if platform.env.is_replica:  # the replica is the env that differs from production
+        from streamforge.parity import parity_markdown
+
+        rendered.files["parity.md"] = parity_markdown(platform.root, platform.env.name, facts=facts)
     output = Path(args.output or f"build/rendered/{platform.env.name}")
     write(rendered, output)
     console.info(f"rendered env '{platform.env.name}': {len(rendered.files)} files in {output}")
@@ -77,6 +81,45 @@ def cmd_doctor(args: argparse.Namespace) -> None:
     doctor.report(doctor.checks(provider, running))
 
 
+def cmd_hosts(args: argparse.Namespace) -> None:
+    from streamforge import hosts
+    from streamforge.render import Facts, render
+
+    platform = _platform(args)
+    names = hosts.hostnames(platform, render(platform, Facts()))
+    # 127.0.0.1 reaches Traefik through kind's host port mappings on every OS; the MetalLB
+    # address is routable from the host on Linux only
+    address = args.address or "127.0.0.1"
+    path = Path(args.hosts_file)
+    if args.remove:
+        removed = hosts.remove(path)
+        console.info(f"{'removed the StreamForge block from' if removed else 'nothing in'} {path}")
+    elif args.apply:
+        hosts.apply(path, address, names)
+        console.info(f"{path} now resolves {len(names)} names to {address}")
+    else:
+        console.info(f"add these lines to {path} (or run with --apply):")
+        print(hosts.block(address, names), end="")
+
+
+def cmd_ca(args: argparse.Namespace) -> None:
+    import base64
+    import json
+
+    from streamforge.replica import Replica
+
+    replica = Replica(_platform(args))
+    secret = replica.kube.query("get", "secret", "-n", "cert-manager", "homelab-ca", "-o", "json")
+    if secret is None:
+        raise StreamforgeError("secret cert-manager/homelab-ca not found; run `nox -s up` first")
+    pem = base64.b64decode(json.loads(secret)["data"]["ca.crt"])
+    Path(args.output).write_bytes(pem)
+    console.info(
+        f"wrote the replica's CA certificate to {args.output}; trust it with your OS "
+        "tools (see docs/platform/dns-and-tls.md)"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -99,6 +142,23 @@ def parser() -> argparse.ArgumentParser:
     command("down", cmd_down, "remove the replica's cluster and registry (only those)")
     command("status", cmd_status, "what of the replica runs, and where")
     command("doctor", cmd_doctor, "check this machine can run the replica")
+    p = command("hosts", cmd_hosts, "print, add or remove the replica's names in /etc/hosts")
+    p.add_argument("--apply", action="store_true", help="add (or update) the marked block")
+    p.add_argument("--remove", action="store_true", help="remove the marked block")
+    p.add_argument("--address", help="address to resolve to (default 127.0.0.1)")
+    p.add_argument("--hosts-file", default="/etc/hosts", help="default /etc/hosts")
+    p = command("ca", cmd_ca, "export the replica's CA certificate for the host to trust")
+    p.add_argument("--output", "-o", default="streamforge-ca.crt", help="PEM file to write")
+    from streamforge import validate  # cheap: the schema libraries load when it runs
+
+    p = command(
+        "validate",
+        validate.cli,
+        "check rendered objects and values against the pinned schemas "
+        "(--env all, or a comma-separated list)",
+        env="all",
+    )
+    validate.add_arguments(p)
     return top
 
 

@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from streamforge import docker_host
 from streamforge.load import load_platform
 from streamforge.render import Facts, render
 from streamforge.render.context import addresses
-
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from streamforge import docker_host
 from streamforge.errors import StreamforgeError
 

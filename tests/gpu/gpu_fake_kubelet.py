@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
 from fake_gpu_plugin.api import api_pb2, api_pb2_grpc
 from fake_gpu_plugin.config import load_config
 from fake_gpu_plugin.devices import DeviceSet, fake_gpus

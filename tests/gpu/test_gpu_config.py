@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from fake_gpu_plugin.config import ConfigError, PluginConfig, ReplicatedResource, load_config
 
 GOOD = """\

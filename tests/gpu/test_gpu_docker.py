@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_gpu_plugin.api import api_pb2
 
+from fake_gpu_plugin.api import api_pb2
 from tests.conftest import missing
 from tests.gpu.gpu_fake_kubelet import (
     FakeKubelet,

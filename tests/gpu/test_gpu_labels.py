@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
 from fake_gpu_plugin.config import load_config
 from fake_gpu_plugin.kube import KubeApi, KubeError
 from fake_gpu_plugin.labels import gfd_labels, sanitise_product

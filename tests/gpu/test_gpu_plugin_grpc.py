@@ -8,9 +8,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from fake_gpu_plugin.api import api_pb2
 from fake_gpu_plugin.devices import fake_gpus
-
 from tests.gpu.gpu_fake_kubelet import (
     FakeKubelet,
     plugin_client,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from aiokafka.errors import SaslAuthenticationFailed
+
 from streamforge_utils import KafkaStartupError, Settings, kafka_consumer, kafka_producer
 
 if TYPE_CHECKING:  # the fixture's type; importing conftest at run time is fragile

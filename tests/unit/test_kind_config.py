@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+
 from streamforge.load import HOMELAB_NODE_LABEL, load_platform
 from streamforge.render import Facts, render
-
 from tests.conftest import REPO, missing
 
 KINDCHECK = REPO / "tests" / "kindcheck"

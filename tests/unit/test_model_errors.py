@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from streamforge.cli import main
 
 Edit = Callable[[Path, str, str], None]

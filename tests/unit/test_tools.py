@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from streamforge.pins import Tool
 from streamforge.tools import ToolError, platform_key, resolve
 

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 from prometheus_client import Counter
+
 from streamforge_utils import Service, Settings, serve
 
 pytestmark = pytest.mark.asyncio
