@@ -61,7 +61,7 @@ def test_wrong_type(model_copy: Path, edit: Edit, capsys) -> None:
 
 def test_dangling_dependency(model_copy: Path, edit: Edit, capsys) -> None:
     comp = model_copy / "platform/components/traefik/component.yaml"
-    edit(comp, "depends_on: [metallb, cert-manager]", "depends_on: [metallb, cert-manger]")
+    edit(comp, "depends_on: [metallb, cert-manager", "depends_on: [metallb, cert-manger")
     err = render_fails(capsys, model_copy)
     assert (
         f"component.yaml:{line_of(comp, 'depends_on')}: depends on unknown component "
