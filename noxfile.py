@@ -56,6 +56,18 @@ def doctor(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def hosts(session: nox.Session) -> None:
+    """Print the replica's host names for /etc/hosts; `-- --apply` / `-- --remove` (sudo)."""
+    _cli(session, "hosts")
+
+
+@nox.session(python=PYTHON)
+def ca(session: nox.Session) -> None:
+    """Export the replica's CA certificate (`-- --output FILE`) for the host to trust."""
+    _cli(session, "ca")
+
+
+@nox.session(python=PYTHON)
 def render(session: nox.Session) -> None:
     """Render every artefact of an env: `-- --env local --output build/local`."""
     _cli(session, "render")
@@ -82,3 +94,25 @@ def lint(session: nox.Session) -> None:
     _toolkit(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "platform/streamforge")
+
+
+# mkdocs-material prints a banner about its successor on every build; the site pins both.
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the docs site into build/site, strictly (a warning or broken link fails).
+
+    The reference pages and the service catalog are generated from the repository's data.
+    """
+    _toolkit(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env=QUIET_MKDOCS)
+
+
+@nox.session(python=PYTHON)
+def docs_serve(session: nox.Session) -> None:
+    """Serve the docs site on http://127.0.0.1:8000, rebuilt on every change to docs or data."""
+    _toolkit(session, "docs")
+    session.run("mkdocs", "serve", *session.posargs, env=QUIET_MKDOCS)

@@ -53,7 +53,7 @@ def kind_subnet(network: str = "kind") -> str | None:
         config = docker.network.inspect(network).ipam.config
     except NoSuchNetwork:
         return None
-    for entry in config:
+    for entry in config or []:
         subnet = (
             entry.get("Subnet", "") if isinstance(entry, dict) else getattr(entry, "subnet", "")
         )

@@ -24,7 +24,7 @@ def _in_container(image: str, step: str, args: list[str], fix: str, quiet: bool)
 
     kubeconfig = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
     cwd = Path.cwd()
-    volumes = [(cwd, str(cwd))]
+    volumes: list[tuple[Path, str] | tuple[Path, str, str]] = [(cwd, str(cwd))]
     if kubeconfig.is_file():
         volumes.append((kubeconfig, "/root/.kube/config", "ro"))
     # paths in args (charts, values files) must resolve inside the container too

@@ -299,9 +299,9 @@ def _check(
 
     if env.provider.type == "kind":
         for index, name in enumerate(env.provider.mirror_nodes):
-            node = env.node(name)
+            mirrored_node = env.node(name)
             loc = ("provider", "mirror_nodes", index)
-            if node is None:
+            if mirrored_node is None:
                 problems.append(
                     eo.problem(
                         loc,
@@ -309,7 +309,7 @@ def _check(
                         f"use one of: {', '.join(node_names)}",
                     )
                 )
-            elif node.role != "worker":
+            elif mirrored_node.role != "worker":
                 problems.append(
                     eo.problem(
                         loc,
@@ -318,7 +318,7 @@ def _check(
                     )
                 )
             else:
-                for key in node.labels:
+                for key in mirrored_node.labels:
                     if RESTRICTED_LABEL.search(key) and not ALLOWED_RESTRICTED.match(key):
                         n_loc = ("nodes", node_names.index(name), "labels", key)
                         problems.append(
@@ -380,10 +380,10 @@ def _check(
             elif dep not in enabled and stage in components[dep].runs_in:
                 # a dependency that never runs in this stage (a replica-only stub) is not needed
                 where = eo if ("components", dep) in eo else co[name]
-                loc: Loc = ("components", dep) if where is eo else ("depends_on", index)
+                dep_loc: Loc = ("components", dep) if where is eo else ("depends_on", index)
                 problems.append(
                     where.problem(
-                        loc,
+                        dep_loc,
                         f"'{name}' depends on '{dep}', which is not enabled in env '{env.name}'",
                         f"enable '{dep}' or disable '{name}'",
                     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from streamforge import console, docker_host, run
@@ -106,8 +106,8 @@ class Replica:
                     Step(
                         f"image:{image}",
                         f"build and push {image}",
-                        lambda i=image: self.push_image(i),
-                        inputs=lambda i=image: self.image_ref(i),
+                        partial(self.push_image, image),
+                        inputs=partial(self.image_ref, image),
                     )
                 )
         for name in self.platform.enabled:
@@ -117,8 +117,8 @@ class Replica:
                 Step(
                     f"component:{name}",
                     f"{name} ({what}) in {comp.namespace}",
-                    lambda n=name: self.install(n),
-                    inputs=lambda n=name: self.component_hash(n),
+                    partial(self.install, name),
+                    inputs=partial(self.component_hash, name),
                 )
             )
         steps.append(Step("summary", "where everything is", self.summary))
