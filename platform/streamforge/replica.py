@@ -19,8 +19,8 @@ from streamforge.render import Facts, Rendered, render, write
 from streamforge.render.context import dump
 from streamforge.tools import Resolved, resolve
 
-# Project images the replica builds: name -> (source folder, Dockerfile)
-PROJECT_IMAGES = {"fake-gpu-plugin": ("platform/fake_gpu", "platform/fake_gpu/Dockerfile")}
+# Project images the replica builds: name -> (build context, Dockerfile in it)
+PROJECT_IMAGES = {"fake-gpu-plugin": ("platform/fake_gpu", "Dockerfile")}
 
 
 class Replica:
@@ -231,10 +231,11 @@ class Replica:
     def push_image(self, image: str) -> None:
         root = self.platform.root
         ref = self.image_ref(image)
+        context, dockerfile = PROJECT_IMAGES[image]
         build_image(
             f"image:{image}",
-            root,
-            root / PROJECT_IMAGES[image][1],
+            root / context,
+            root / context / dockerfile,
             [ref],
             {"BASE_IMAGE": self.base_tag},
             docker_host.MANAGED,

@@ -1,0 +1,83 @@
+"""The image steps of `up` on the real engine: the unified base image, then the fake GPU
+plugin built FROM it, reading the very time-slicing definition production uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from streamforge import docker_host
+from streamforge.build import build_image
+from streamforge.load import load_platform
+from streamforge.replica import PROJECT_IMAGES, Replica
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def replica(parent_image: str) -> Replica:
+    os.environ.setdefault("STREAMFORGE_PYTHON_BASE", parent_image)
+    built = Replica(load_platform(REPO, "local"))
+    built.build_base()
+    return built
+
+
+def inspect(tag: str) -> dict:
+    done = subprocess.run(
+        ["docker", "image", "inspect", tag], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)[0]
+
+
+def test_base_image_is_tagged_by_content_and_labelled(replica: Replica) -> None:
+    assert docker_host.image_exists(replica.base_tag)
+    config = inspect(replica.base_tag)["Config"]
+    assert config["Labels"]["io.streamforge.managed"] == "true"
+    assert config["User"] == "10001:10001"
+    assert inspect(f"{docker_host.BASE_IMAGE}:dev")["Id"] == inspect(replica.base_tag)["Id"]
+
+
+def test_fake_gpu_plugin_image_runs_with_the_production_config(replica: Replica) -> None:
+    context, dockerfile = PROJECT_IMAGES["fake-gpu-plugin"]
+    tag = "streamforge-test/fake-gpu-plugin:replica"
+    build_image(
+        "image:fake-gpu-plugin",
+        REPO / context,
+        REPO / context / dockerfile,
+        [tag],
+        {"BASE_IMAGE": replica.base_tag},
+    )
+    config = (REPO / "platform/components/gpu-operator/time-slicing.yaml").read_text()
+    done = subprocess.run(
+        [
+            "docker",
+            "run",
+            "-i",
+            "--rm",
+            tag,
+            "--dry-run",
+            "--config",
+            "/dev/stdin",
+            "--gpu-count",
+            "1",
+            "--gpu-product",
+            "NVIDIA-GeForce-RTX-3090",
+            "--gpu-memory-mib",
+            "24576",
+            "--node-name",
+            "k2w-8",
+        ],
+        input=config,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["sharing"] == "time-slicing"
+    assert len(plan["devices"]) == plan["replicas"] == 4
+    assert plan["labels"]["nvidia.com/gpu.product"] == "NVIDIA-GeForce-RTX-3090-SHARED"
