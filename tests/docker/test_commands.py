@@ -1,0 +1,71 @@
+"""status, down and doctor against the real engine, on a cluster name no one else uses (so a
+developer's own replica is never touched)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from streamforge.cli import main
+from tests.conftest import REPO, missing
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker: None) -> str:
+    if shutil.which("kind") is None:
+        missing("kind is not on PATH (.ci/go-tools.sh builds it)")
+    root = tmp_path / "repo"
+    for rel in ("envs", "platform/components", "services"):
+        shutil.copytree(REPO / rel, root / rel)
+    local = root / "envs" / "local.yaml"
+    local.write_text(
+        local.read_text().replace("cluster_name: streamforge", f"cluster_name: {unique}")
+    )
+    monkeypatch.chdir(root)
+    return unique
+
+
+def test_status_without_a_cluster(scratch: str, capsys) -> None:
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert f"kind cluster '{scratch}': absent" in out
+
+
+def test_down_without_a_cluster_is_a_quiet_no_op(scratch: str, capsys) -> None:
+    assert main(["down"]) == 0
+    assert f"no kind cluster named '{scratch}'" in capsys.readouterr().out
+
+
+def test_doctor_reports_each_check(scratch: str, capsys) -> None:
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    assert "docker" in out and "engine" in out
+    for check in ("cpu", "memory", "kind", "helm", "kubectl", "disk"):
+        assert check in out
+    # a warning (CI's 2 cores) never fails doctor; a failed check always does, with its fix
+    failed = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert code == (1 if failed else 0)
+    assert out.count("fix:") >= len(failed)
+
+
+def test_doctor_names_a_busy_port_and_the_fix(scratch: str, capsys) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        local = Path("envs/local.yaml")
+        local.write_text(
+            local.read_text().replace(
+                "  cluster_name:", f"  registry_port: {port}\n  cluster_name:"
+            )
+        )
+        assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL port {port}" in out
+    assert f"free port {port} or set provider.registry_port in envs/local.yaml" in out
