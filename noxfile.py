@@ -34,7 +34,8 @@ def up(session: nox.Session) -> None:
 
     `-- --dry-run` prints the plan; `-- --profile minimal|default|full` picks the components.
     """
-    _cli(session, "up")
+    _toolkit(session, "docs")  # up builds the docs site it serves at docs.dmz.home
+    session.run("streamforge", "up", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -95,6 +96,30 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "platform/streamforge")
+
+
+@nox.session(python=PYTHON)
+def new_service(session: nox.Session) -> None:
+    """Generate a service from the scaffold: `-- --name order-enricher [--no-input]`."""
+    _cli(session, "new-service")
+
+
+@nox.session(python=PYTHON)
+def deploy(session: nox.Session) -> None:
+    """Build, push and install one service into the replica: `-- <service>`."""
+    _cli(session, "deploy")
+
+
+@nox.session(python=PYTHON)
+def base_image(session: nox.Session) -> None:
+    """Build the unified base image (platform/Dockerfile) as streamforge/base:<hash> and :dev."""
+    _cli(session, "base-image")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Time the image builds and the scaffold on this Docker engine; prints name=value lines."""
+    _cli(session, "bench")
 
 
 # mkdocs-material prints a banner about its successor on every build; the site pins both.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import cached_property, partial
 from pathlib import Path
 
-from streamforge import console, docker_host, run
+from streamforge import console, docker_host, docs_gen, run
 from streamforge.build import build_image
 from streamforge.errors import StreamforgeError
 from streamforge.helm import helm
@@ -110,6 +111,15 @@ class Replica:
                         inputs=partial(self.image_ref, image),
                     )
                 )
+        if "docs-site" in self.platform.enabled:
+            steps.append(
+                Step(
+                    "image:docs-site",
+                    "build the docs site and its image",
+                    self.push_docs_site,
+                    inputs=partial(docs_gen.site_image_ref, root, self.platform.env.image_registry),
+                )
+            )
         for name in self.platform.enabled:
             comp = self.platform.components[name]
             what = f"helm {comp.chart.name} {comp.chart.version}" if comp.chart else "manifests"
@@ -245,6 +255,34 @@ class Replica:
             ["docker", "push", ref],
             "is the registry running? `nox -s status`",
             quiet=True,
+        )
+
+    def push_docs_site(self) -> None:
+        """Build the site (strict) unless it is current, then its image FROM the base image."""
+        root = self.platform.root
+        step = "image:docs-site"
+        try:
+            site = docs_gen.built_site(root)
+        except StreamforgeError:
+            run.run(
+                step,
+                [sys.executable, "-m", "mkdocs", "build", "--strict"],
+                "fix the docs build error above (`nox -s docs` shows the same); mkdocs comes "
+                "with `pip install -e .[docs]`",
+                env={"NO_MKDOCS_2_WARNING": "1"},
+            )
+            site = docs_gen.built_site(root)
+        ref = docs_gen.site_image_ref(root, self.platform.env.image_registry)
+        build_image(
+            step,
+            site,
+            root / "platform" / "docs-site" / "Dockerfile",
+            [ref],
+            {"BASE_IMAGE": self.base_tag},
+            docker_host.MANAGED,
+        )
+        run.run(
+            step, ["docker", "push", ref], "is the registry running? `nox -s status`", quiet=True
         )
 
     # -- cluster side ----------------------------------------------------------------------

@@ -112,6 +112,7 @@ class Templates:
             "HOMELAB_NODE_LABEL": HOMELAB_NODE_LABEL,
             "read": self.read,
             "local_image": self.local_image,
+            "docs_site_image": self.docs_site_image,
         }
         self.jinja = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(platform.root)),
@@ -127,6 +128,12 @@ class Templates:
     def local_image(self, name: str, source: str) -> str:
         """A project image, tagged with the content hash of its source folder."""
         return f"{self.platform.env.image_registry}/{name}:{tree_hash(self.platform.root / source)}"
+
+    def docs_site_image(self) -> str:
+        """The docs site image, tagged by everything the built site is made from."""
+        from streamforge.docs_gen import site_image_ref
+
+        return site_image_ref(self.platform.root, self.platform.env.image_registry)
 
     def runs(self, node_name: str) -> bool:
         env = self.platform.env
