@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from fake_gpu_plugin.api import api_pb2
+from streamforge.build import build_image
 from tests.conftest import missing
 from tests.gpu.gpu_fake_kubelet import (
     FakeKubelet,
@@ -107,7 +108,8 @@ def image(docker: None) -> Iterator[str]:
             ignore=shutil.ignore_patterns("_generated", "__pycache__", "wheels", "build", "dist"),
         )
         _wheels(context, python_version)
-        _checked("docker", "build", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(context))
+        # BuildKit, as `up` builds it (the Dockerfile mounts an optional CA build secret)
+        build_image("test", context, context / "Dockerfile", [IMAGE], {"BASE_IMAGE": base})
     finally:
         shutil.rmtree(context, ignore_errors=True)
     yield IMAGE
