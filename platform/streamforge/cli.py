@@ -159,6 +159,14 @@ def parser() -> argparse.ArgumentParser:
         env="all",
     )
     validate.add_arguments(p)
+    from streamforge import bench, deploy, gitlab_ci, scaffold
+
+    scaffold.arguments(command("new-service", scaffold.cmd_new_service, "generate a service"))
+    command("base-image", deploy.cmd_base_image, "build the unified base image")
+    p = command("deploy", deploy.cmd_deploy, "build, push and install a service into the replica")
+    deploy.deploy_arguments(p)
+    bench.arguments(command("bench", bench.cmd_bench, "time base image, new service and rebuilds"))
+    gitlab_ci.arguments(command("check-ci", gitlab_ci.cmd_check_ci, "check .gitlab-ci.yml offline"))
     return top
 
 

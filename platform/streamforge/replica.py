@@ -131,6 +131,9 @@ class Replica:
                     inputs=partial(self.component_hash, name),
                 )
             )
+        from streamforge import deploy  # every service: image FROM the base, common chart
+
+        steps.extend(deploy.replica_steps(self))
         steps.append(Step("summary", "where everything is", self.summary))
         return steps
 

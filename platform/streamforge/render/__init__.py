@@ -22,6 +22,9 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     """Every artefact of the platform's env as {relative path: text}."""
     facts = facts or Facts()
     out = releases.render(platform, facts)
+    from streamforge import services  # values of the common service chart, per service
+
+    out.files.update(services.render_files(platform))
     if platform.env.provider.type == "kind":
         out.files["kind-config.yaml"] = kind.render(platform, facts)
     else:

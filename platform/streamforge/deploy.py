@@ -1,0 +1,184 @@
+"""Images and releases of services: the unified base image, a service's image FROM it, the push
+to the replica's registry and the `helm upgrade --install` of the common chart.
+
+`streamforge base-image` builds the base image; `streamforge deploy <service>` builds, pushes
+and installs one service into the replica; `up` runs `replica_steps` for every service after
+the components.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streamforge import console, docker_host, run, services
+from streamforge.build import build_image
+from streamforge.errors import StreamforgeError
+from streamforge.plan import Step, digest
+
+if TYPE_CHECKING:
+    from streamforge.replica import Replica
+
+WAIT_SECONDS = 300
+
+
+def build_base(root: Path) -> str:
+    """Build platform/Dockerfile as streamforge/base:<content hash> and :dev; return the tag."""
+    tag = docker_host.base_image_tag(root)
+    build_image(
+        "base-image",
+        root,
+        root / "platform" / "Dockerfile",
+        [tag, f"{docker_host.BASE_IMAGE}:dev"],
+        {"BASE_IMAGE": docker_host.python_base()},
+        docker_host.MANAGED,
+    )
+    return tag
+
+
+def ensure_base(root: Path) -> str:
+    tag = docker_host.base_image_tag(root)
+    if not docker_host.image_exists(tag):
+        console.step(f"building the base image {tag}")
+        build_base(root)
+    return tag
+
+
+def build_service(root: Path, name: str, ref: str, base: str) -> None:
+    """Build services/<name>/Dockerfile (context: the repository root) FROM `base`."""
+    dockerfile = root / "services" / name / "Dockerfile"
+    if not dockerfile.is_file():
+        raise StreamforgeError(
+            f"services/{name} has no Dockerfile; regenerate it from the scaffold "
+            f"(`nox -s new_service -- --name {name}` in a scratch checkout) and copy the Dockerfile"
+        )
+    build_image(
+        f"service:{name}", root, dockerfile, [ref], {"BASE_IMAGE": base}, docker_host.MANAGED
+    )
+
+
+def push(step: str, ref: str) -> None:
+    run.run(step, ["docker", "push", ref], "is the registry running? `nox -s status`", quiet=True)
+
+
+def values_path(replica: Replica, name: str) -> Path:
+    """The service's rendered chart values (written by the replica's render)."""
+    replica.rendered  # noqa: B018 -- renders and writes the files on first use
+    return replica.workdir / "rendered" / "values" / "services" / f"{name}.yaml"
+
+
+def install(replica: Replica, name: str) -> None:
+    from streamforge.helm import helm
+
+    step = f"service:{name}"
+    chart = replica.platform.root / services.CHART
+    helm(
+        replica.helm,
+        step,
+        [
+            "upgrade",
+            "--install",
+            name,
+            str(chart),
+            "--namespace",
+            services.NAMESPACE,
+            "--values",
+            str(values_path(replica, name)),
+            "--kube-context",
+            replica.context,
+            "--wait",
+            "--timeout",
+            f"{WAIT_SECONDS}s",
+        ],
+        f"inspect with `kubectl --context {replica.context} -n {services.NAMESPACE} describe "
+        f"deploy/{name}` and its pods' logs; /readyz stays 503 until Kafka accepts the user",
+    )
+
+
+def deploy_to_replica(replica: Replica, name: str) -> str:
+    """Build, push and install one service; return its image reference."""
+    ref = services.image_ref(replica.platform, name)
+    build_service(replica.platform.root, name, ref, replica.base_tag)
+    push(f"service:{name}", ref)
+    install(replica, name)
+    console.info(
+        f"{name}: https://{replica.platform.services[name].hostname}.{replica.platform.env.domain}"
+    )
+    return ref
+
+
+def _step(replica: Replica, name: str) -> None:
+    deploy_to_replica(replica, name)
+
+
+def _inputs(replica: Replica, name: str) -> str:
+    platform = replica.platform
+    return digest(
+        services.chart_values(platform, platform.services[name]),
+        replica.base_tag,
+        services.image_ref(platform, name),
+    )
+
+
+def replica_steps(replica: Replica) -> list[Step]:
+    """One `up` step per service, after the components: image, push, helm release."""
+    return [
+        Step(
+            f"service:{name}",
+            f"service {name}: build, push, install the common chart in {services.NAMESPACE}",
+            partial(_step, replica, name),
+            inputs=partial(_inputs, replica, name),
+        )
+        for name in sorted(replica.platform.services)
+    ]
+
+
+# -- CLI -------------------------------------------------------------------------------------
+
+
+def cmd_base_image(args: argparse.Namespace) -> None:
+    from streamforge.load import find_root
+
+    root = find_root()
+    docker_host.check_engine()
+    tag = build_base(root)
+    console.info(f"built {tag} and {docker_host.BASE_IMAGE}:dev FROM {docker_host.python_base()}")
+
+
+def deploy_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("service", help="a folder name under services/")
+    p.add_argument("--dry-run", action="store_true", help="print what would run, change nothing")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    from streamforge.load import find_root, load_platform
+    from streamforge.replica import Replica
+
+    platform = load_platform(find_root(), args.env)
+    if args.service not in platform.services:
+        known = ", ".join(sorted(platform.services)) or "none yet"
+        raise StreamforgeError(
+            f"no service named '{args.service}' under services/ (known: {known}); "
+            "create one with `nox -s new_service -- --name <name>`"
+        )
+    replica = Replica(platform)
+    ref = services.image_ref(platform, args.service)
+    if args.dry_run:
+        console.step(f"deploy {args.service} to kind-{replica.name} (dry run)")
+        console.info(f"1. base image {replica.base_tag} (built if missing)")
+        console.info(f"2. build {ref} from services/{args.service}/Dockerfile")
+        console.info(f"3. docker push {ref}")
+        console.info(
+            f"4. helm upgrade --install {args.service} {services.CHART} -n {services.NAMESPACE} "
+            f"--values {replica.workdir}/rendered/values/services/{args.service}.yaml --wait"
+        )
+        return
+    docker_host.check_engine()
+    if not replica.cluster_exists():
+        raise StreamforgeError(
+            f"no kind cluster '{replica.name}'; bring the replica up first with `nox -s up`"
+        )
+    ensure_base(platform.root)
+    deploy_to_replica(replica, args.service)

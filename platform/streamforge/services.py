@@ -1,0 +1,126 @@
+"""From a service's model (services/<name>/service.yaml) and the env to the values of the common
+chart (platform/charts/service): what `render` writes to values/services/<name>.yaml and what
+`deploy` and `up` install.
+
+The platform derives everything it can (image, host, Kafka user and topics, GPUs, volumes with
+the env's storage classes, node pin); services/<name>/values.yaml adds the service's own
+choices (replicas, resources, env) on top.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamforge.errors import ModelError, Problem
+from streamforge.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.model import Service
+from streamforge.sources import deep_merge, display_path
+
+CHART = Path("platform") / "charts" / "service"
+# Strimzi's operators watch the namespace of the Kafka cluster `k3`, and write each KafkaUser's
+# secret there; services run in it so they can mount that secret and the cluster CA.
+NAMESPACE = "kafka"
+KAFKA_CLUSTER = "k3"
+KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
+# brokers of k3 in the local replica (production runs 3): topic replicas are capped to it
+REPLICA_BROKERS = 1
+ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
+
+
+def image_ref(platform: Platform, name: str) -> str:
+    """<env image registry>/<name>:<content hash of services/<name>>."""
+    from streamforge.render.context import tree_hash
+
+    return f"{platform.env.image_registry}/{name}:{tree_hash(platform.service_dir(name))}"
+
+
+def own_values(platform: Platform, name: str) -> dict[str, Any]:
+    """services/<name>/values.yaml: the service's own choices (may be absent)."""
+    from streamforge import sources
+
+    path = platform.service_dir(name) / "values.yaml"
+    if not path.is_file():
+        return {}
+    data, _ = sources.load(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ModelError(
+            [Problem(display_path(path), 1, "values must be a mapping", "write key: value lines")]
+        )
+    return data
+
+
+def chart_values(platform: Platform, service: Service) -> dict[str, Any]:
+    env = platform.env
+    repository, _, tag = image_ref(platform, service.name).rpartition(":")
+    kafka_used = bool(service.kafka.user or service.kafka.topics or service.kafka.consumes)
+    values: dict[str, Any] = {
+        "name": service.name,
+        "image": {"repository": repository, "tag": tag},
+        "port": service.port,
+        "route": {"enabled": True, "host": service.hostname, "domain": env.domain},
+        "kafka": {
+            "enabled": kafka_used,
+            "cluster": KAFKA_CLUSTER,
+            "namespace": NAMESPACE,
+            "bootstrapServers": KAFKA_BOOTSTRAP,
+            "user": service.kafka.user or service.name,
+            "topics": [
+                {
+                    "name": topic.name,
+                    "partitions": topic.partitions,
+                    "replicas": min(topic.replicas, REPLICA_BROKERS)
+                    if env.is_replica
+                    else topic.replicas,
+                }
+                for topic in service.kafka.topics
+            ],
+            "consumes": list(service.kafka.consumes),
+        },
+        "gpus": service.gpus,
+        "volumes": [
+            {
+                "name": volume.name,
+                "storageClass": env.storage.rwo_class
+                if volume.class_ == "rwo"
+                else env.storage.rwx_class,
+                "accessMode": ACCESS_MODES[volume.class_],
+                "size": volume.size,
+                "mountPath": volume.mount,
+            }
+            for volume in service.volumes
+        ],
+        "nodeSelector": {HOMELAB_NODE_LABEL: service.node} if service.node else {},
+    }
+    if service.gpus:
+        values["gpuTolerations"] = gpu_tolerations(platform)
+    return deep_merge(values, own_values(platform, service.name))
+
+
+def gpu_tolerations(platform: Platform) -> list[dict[str, str]]:
+    """Tolerations for the taints of the env's GPU nodes (the chart's default if none)."""
+    found: list[dict[str, str]] = []
+    for node in platform.env.nodes:
+        if not node.gpus:
+            continue
+        for taint in node.taints:
+            toleration = {"key": taint.key, "operator": "Exists", "effect": taint.effect}
+            if toleration not in found:
+                found.append(toleration)
+    return found or [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def all_values(platform: Platform) -> dict[str, dict[str, Any]]:
+    return {name: chart_values(platform, svc) for name, svc in sorted(platform.services.items())}
+
+
+def render_files(platform: Platform) -> dict[str, str]:
+    """{values/services/<name>.yaml: text} for the render output."""
+    from streamforge.render.context import dump
+
+    return {
+        f"values/services/{name}.yaml": dump(values)
+        for name, values in all_values(platform).items()
+    }

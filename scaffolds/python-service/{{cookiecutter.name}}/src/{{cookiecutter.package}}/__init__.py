@@ -1,0 +1,1 @@
+"""The {{ cookiecutter.name }} service: see service.yaml and app.py."""

@@ -1,0 +1,1 @@
+"""The dummy-service service: see service.yaml and app.py."""

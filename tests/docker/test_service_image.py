@@ -1,0 +1,120 @@
+"""A service generated from the scaffold into a scratch folder: its own tests pass (the Kafka
+one against the real broker), its image builds FROM the base image on the real engine and
+answers /healthz in a container."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streamforge import deploy, scaffold
+from tests.conftest import REPO, missing
+
+NAME = "probe-service"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch repository root holding services/probe-service, as the build context."""
+    root = tmp_path_factory.mktemp("ctx")
+    scaffold.generate(REPO, NAME, description="Probe", output_dir=root / "services")
+    return root
+
+
+@pytest.mark.kafka
+def test_generated_service_passes_its_own_tests(generated: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"],
+        cwd=generated / "services" / NAME,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        # outside the repository, the service's conftest finds the broker fixture here
+        env={**os.environ, "STREAMFORGE_REPO": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+    assert result.returncode == 0, tail
+    assert "passed" in result.stdout
+    if "skipped" in result.stdout:
+        missing(f"the generated service's Kafka test skipped:\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def image(docker: None, generated: Path) -> Iterator[str]:
+    base = deploy.build_base(REPO)
+    tag = f"streamforge/{NAME}:test"
+    shutil.rmtree(generated / "services" / NAME / "tests" / "__pycache__", ignore_errors=True)
+    deploy.build_service(generated, NAME, tag, base)
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.docker
+def test_image_runs_non_root_read_only_and_answers_healthz(image: str) -> None:
+    started = subprocess.run(
+        [
+            "docker", "run", "-d", "--rm",
+            "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges",
+            "-p", "127.0.0.1::8080",
+            # no broker here: the service must stay alive (healthz) and say why it is not ready
+            "-e", "KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+            "-e", "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9",
+            image,
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    container = started.stdout.strip()
+    try:
+        port = (
+            subprocess.run(
+                ["docker", "port", container, "8080/tcp"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.split(":")[-1]
+            .strip()
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        health: tuple[int, str] = (0, "")
+        while time.monotonic() < deadline:
+            try:
+                health = _get(f"{base}/healthz")
+                if health[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
+        assert health == (200, "ok\n"), logs.stdout + logs.stderr
+        status, body = _get(f"{base}/readyz")
+        assert status == 503
+        assert body.startswith(("starting", "waiting for Kafka"))
+        user = subprocess.run(
+            ["docker", "exec", container, "id", "-u"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert user == "10001"
+        assert '"service": "probe-service"' in logs.stdout  # JSON logs on stdout
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
