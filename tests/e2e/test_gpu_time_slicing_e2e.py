@@ -14,12 +14,21 @@ from typing import Any
 
 import pytest
 
+# the replica fixture runs `up` once (opt in with STREAMFORGE_E2E=1); only the replica's own
+# context is ever used, never whatever context kubectl has current
+from tests.e2e.test_replica import CONTEXT, replica  # noqa: F401
+
 pytestmark = pytest.mark.e2e
 
 
 def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kubectl", *args], input=stdin, capture_output=True, text=True, timeout=60, check=False
+        ["kubectl", "--context", CONTEXT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -62,7 +71,7 @@ def _pod(name: str, namespace: str, node: str, image: str) -> dict[str, Any]:
     }
 
 
-def test_four_pods_share_one_gpu_and_a_fifth_waits() -> None:
+def test_four_pods_share_one_gpu_and_a_fifth_waits(replica: None) -> None:  # noqa: F811
     node, image = _gpu_node()
     namespace = f"gpu-e2e-{uuid.uuid4().hex[:6]}"
     assert kubectl("create", "namespace", namespace).returncode == 0
