@@ -18,7 +18,6 @@ can be tested and reused (`site_inputs_hash` tags the docs-site image) without i
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from streamforge.errors import ModelError
 from streamforge.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
 from streamforge.model import PROFILES, KindProvider
+from streamforge.render.context import files_hash, source_files
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -53,7 +53,6 @@ SITE_INPUTS = (
     "platform/streamforge/parity.py",
 )
 CHAPTERS_MARKER = re.compile(r"<!--\s*streamforge:chapters\s+([\w./-]+)\s*-->")
-_SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 
 
 class DocsGenerationError(Exception):
@@ -381,16 +380,8 @@ def chapter_list(folder: str, pages: dict[str, str], here: str, nav: Any = None)
 def site_inputs_hash(root: Path, length: int = 12) -> str:
     """A short hash of everything the built site is made from (`SITE_INPUTS`): the tag of the
     docs-site image, so it changes exactly when the site would."""
-    digest = hashlib.sha256()
-    for rel in SITE_INPUTS:
-        path = root / rel
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for file in files:
-            name = file.relative_to(root).as_posix()
-            if any(part in _SKIP for part in name.split("/")):
-                continue
-            digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()[:length]
+    files = [file for rel in SITE_INPUTS for file in source_files(root / rel)]
+    return files_hash(files, root, length)
 
 
 SITE_DIR = "build/site"  # mkdocs.yml's site_dir

@@ -11,10 +11,16 @@ from tests.conftest import REPO, missing
 def test_shellcheck_is_clean() -> None:
     if shutil.which("shellcheck") is None:
         missing("shellcheck is not installed (Debian package shellcheck)")
-    tracked = subprocess.run(["git", "ls-files", "*.sh", ".ci/run"], cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.sh", ".ci/run"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
     scripts = [s for s in tracked if (REPO / s).is_file()]
     assert ".ci/run" in scripts and "platform/base/cert/script.sh" in scripts
-    done = subprocess.run(["shellcheck", "--severity=warning", *scripts], cwd=REPO,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["shellcheck", "--severity=warning", *scripts],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,15 +66,47 @@ def addresses(platform: Platform, facts: Facts) -> Addresses:
     return Addresses(pool, ingress, backup)
 
 
-def tree_hash(folder: Path, length: int = 12) -> str:
-    """A short hash of every file's path and content under `folder` (caches skipped)."""
+def source_files(path: Path) -> list[Path]:
+    """The files under `path` that make up the source: in a git checkout the tracked and the
+    not-ignored untracked ones (so builds, caches and generated stubs never count), elsewhere
+    every file but caches. Sorted, so hashes over them are stable."""
+    if path.is_file():
+        return [path]
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            cwd=path,
+            capture_output=True,
+            check=False,
+        )
+        if path.is_dir()
+        else None
+    )
+    if listed is not None and listed.returncode == 0:
+        files = [path / name for name in listed.stdout.decode().split("\0") if name]
+        return sorted(f for f in files if f.is_file())
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and not any(
+            part in SKIP_PARTS or part.endswith(".egg-info") for part in p.relative_to(path).parts
+        )
+    )
+
+
+def files_hash(files: Iterable[Path], base: Path, length: int = 12) -> str:
+    """A short hash of the paths (relative to `base`) and contents of `files`."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if any(part in SKIP_PARTS or part.endswith(".egg-info") for part in rel.split("/")):
-            continue
-        digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in files:
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:length]
+
+
+def tree_hash(folder: Path, length: int = 12) -> str:
+    """A short hash of every source file under `folder`: the tag of an image built from it."""
+    return files_hash(source_files(folder), folder, length)
 
 
 def dump(data: Any) -> str:

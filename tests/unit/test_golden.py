@@ -1,0 +1,40 @@
+"""Golden files pin the rendered output of both envs (tests/golden/<env>/).
+
+A change to components, envs, services or the renderer shows up here as a readable diff.
+After checking that the diff is what you meant, refresh them with
+`STREAMFORGE_UPDATE_GOLDEN=1 nox -s tests -- tests/unit/test_golden.py`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from streamforge.load import load_platform
+from streamforge.render import Facts, render, write
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden"
+UPDATE = os.environ.get("STREAMFORGE_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize("env", ["local", "homelab"])
+def test_render_matches_the_golden_files(env: str, tmp_path: Path) -> None:
+    # a fixed RWX host folder: the default one depends on the user's home directory
+    rendered = render(load_platform(REPO, env), Facts(rwx_host_dir="/home/dev/.cache/rwx"))
+    expected_dir = GOLDEN / env
+    if UPDATE:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        write(rendered, expected_dir)
+    expected = {p.relative_to(expected_dir).as_posix(): p.read_text()
+                for p in sorted(expected_dir.rglob("*")) if p.is_file()}
+    assert sorted(rendered.files) == sorted(expected), "files added or removed"
+    for rel, text in sorted(rendered.files.items()):
+        if text != expected[rel]:
+            diff = "".join(difflib.unified_diff(expected[rel].splitlines(True),
+                                                text.splitlines(True), f"golden/{rel}", rel))
+            pytest.fail(f"{env}/{rel} differs from its golden file:\n{diff[:4000]}")
