@@ -27,23 +27,30 @@ class Kube:
         done = run.capture([*self.base, *args])
         return done.stdout if done.returncode == 0 else None
 
+    def _apply_once(self, step: str, manifest: str, fix: str) -> None:
+        self(
+            step,
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=streamforge",
+            "-f",
+            "-",
+            stdin=manifest,
+            quiet=True,
+            fix=fix,
+        )
+
     def apply(self, step: str, manifest: str, *, timeout: float = 180) -> None:
         """Server-side apply, retried while webhooks and CRDs come up (MetalLB's webhook
         refuses pools until its controller is ready)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self(
+                self._apply_once(
                     step,
-                    "apply",
-                    "--server-side",
-                    "--force-conflicts",
-                    "--field-manager=streamforge",
-                    "-f",
-                    "-",
-                    stdin=manifest,
-                    quiet=True,
-                    fix="check the object named above; see docs/runbooks/troubleshooting.md",
+                    manifest,
+                    "check the object named above; see docs/runbooks/troubleshooting.md",
                 )
                 return
             except StepError as exc:
@@ -82,15 +89,4 @@ class Kube:
                 "data": dict(sorted(hashes.items())),
             }
         )
-        self(
-            "record state",
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=streamforge",
-            "-f",
-            "-",
-            stdin=manifest,
-            quiet=True,
-            fix="is the cluster still running? `nox -s status`",
-        )
+        self._apply_once("record state", manifest, "is the cluster still running? `nox -s status`")

@@ -14,18 +14,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from streamforge.docs_gen import SITE_INPUTS
 from tests.conftest import REPO, missing
 
 # What a build of the site reads: copied as a set when a test changes the data.
-DOCS_INPUTS = [
-    "mkdocs.yml",
-    "docs",
-    "noxfile.py",
-    "envs",
-    "services",
-    "platform/components",
-    "platform/streamforge/docs_gen.py",
-]
+DOCS_INPUTS = list(SITE_INPUTS)
 _BUILT: dict[str, Path] = {}
 
 
