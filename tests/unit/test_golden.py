@@ -30,11 +30,17 @@ def test_render_matches_the_golden_files(env: str, tmp_path: Path) -> None:
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)
         write(rendered, expected_dir)
-    expected = {p.relative_to(expected_dir).as_posix(): p.read_text()
-                for p in sorted(expected_dir.rglob("*")) if p.is_file()}
+    expected = {
+        p.relative_to(expected_dir).as_posix(): p.read_text()
+        for p in sorted(expected_dir.rglob("*"))
+        if p.is_file()
+    }
     assert sorted(rendered.files) == sorted(expected), "files added or removed"
     for rel, text in sorted(rendered.files.items()):
         if text != expected[rel]:
-            diff = "".join(difflib.unified_diff(expected[rel].splitlines(True),
-                                                text.splitlines(True), f"golden/{rel}", rel))
+            diff = "".join(
+                difflib.unified_diff(
+                    expected[rel].splitlines(True), text.splitlines(True), f"golden/{rel}", rel
+                )
+            )
             pytest.fail(f"{env}/{rel} differs from its golden file:\n{diff[:4000]}")
