@@ -12,8 +12,9 @@ import nox
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests"]
+# Sessions run on the Python that runs nox (3.11 or newer, see pyproject.toml), so that
+# `pipx run nox -s up` works with whatever Python the machine has.
 
-PYTHON = "3.11"
 # Local packages installed next to the toolkit; each has its own pyproject.toml.
 LOCAL_PACKAGES = ["platform/streamforge_utils", "platform/fake_gpu"]
 
@@ -28,7 +29,7 @@ def _cli(session: nox.Session, *args: str) -> None:
     session.run("streamforge", *args, *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def up(session: nox.Session) -> None:
     """Build the base image and bring up (or converge) the local kind replica.
 
@@ -38,49 +39,49 @@ def up(session: nox.Session) -> None:
     session.run("streamforge", "up", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def down(session: nox.Session) -> None:
     """Remove the local replica: only the cluster and registry this project created."""
     _cli(session, "down")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def status(session: nox.Session) -> None:
     """Show what of the replica runs and where."""
     _cli(session, "status")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def doctor(session: nox.Session) -> None:
     """Check Docker, CPU, memory, free ports, inotify limits and tool versions, each with a fix."""
     _cli(session, "doctor")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def hosts(session: nox.Session) -> None:
     """Print the replica's host names for /etc/hosts; `-- --apply` / `-- --remove` (sudo)."""
     _cli(session, "hosts")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def ca(session: nox.Session) -> None:
     """Export the replica's CA certificate (`-- --output FILE`) for the host to trust."""
     _cli(session, "ca")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def render(session: nox.Session) -> None:
     """Render every artefact of an env: `-- --env local --output build/local`."""
     _cli(session, "render")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def validate(session: nox.Session) -> None:
     """Validate the rendered objects and values of both envs against the pinned schemas."""
     _cli(session, "validate")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, docker, kafka tiers; e2e where a kind cluster can start)."""
     _toolkit(session, "test")
@@ -89,7 +90,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff and mypy over the toolkit, tests and noxfile."""
     _toolkit(session, "lint")
@@ -98,25 +99,25 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "platform/streamforge")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def new_service(session: nox.Session) -> None:
     """Generate a service from the scaffold: `-- --name order-enricher [--no-input]`."""
     _cli(session, "new-service")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def deploy(session: nox.Session) -> None:
     """Build, push and install one service into the replica: `-- <service>`."""
     _cli(session, "deploy")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def base_image(session: nox.Session) -> None:
     """Build the unified base image (platform/Dockerfile) as streamforge/base:<hash> and :dev."""
     _cli(session, "base-image")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def bench(session: nox.Session) -> None:
     """Time the image builds and the scaffold on this Docker engine; prints name=value lines."""
     _cli(session, "bench")
@@ -126,7 +127,7 @@ def bench(session: nox.Session) -> None:
 QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the docs site into build/site, strictly (a warning or broken link fails).
 
@@ -136,7 +137,7 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", *session.posargs, env=QUIET_MKDOCS)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def docs_serve(session: nox.Session) -> None:
     """Serve the docs site on http://127.0.0.1:8000, rebuilt on every change to docs or data."""
     _toolkit(session, "docs")
