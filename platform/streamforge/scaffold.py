@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
+import sys
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -235,7 +236,8 @@ def cmd_new_service(args: argparse.Namespace) -> None:
         description=args.description,
         owner=args.owner,
         port=args.port,
-        no_input=args.no_input,
+        # prompts need a terminal; in CI or a pipe the options and defaults are the answers
+        no_input=args.no_input or not sys.stdin.isatty(),
     )
     rel = folder.relative_to(root)
     console.info(f"created {rel}/ from {SCAFFOLD}")
