@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamforge import console, docker_host, run, services
+from streamforge import console, docker_host, services
 from streamforge.build import build_image
 from streamforge.errors import StreamforgeError
 from streamforge.plan import Step, digest
@@ -60,7 +60,7 @@ def build_service(root: Path, name: str, ref: str, base: str) -> None:
 
 
 def push(step: str, ref: str) -> None:
-    run.run(step, ["docker", "push", ref], "is the registry running? `nox -s status`", quiet=True)
+    docker_host.push(step, ref)
 
 
 def values_path(replica: Replica, name: str) -> Path:

@@ -142,3 +142,10 @@ def remove_registry(name: str = REGISTRY) -> bool:
         return False
     docker.container.remove(name, force=True)
     return True
+
+
+def push(step: str, ref: str) -> None:
+    """Push a project image to the local registry, showing docker's per-layer progress."""
+    from streamforge import run
+
+    run.run(step, ["docker", "push", ref], "is the registry running? `nox -s status`")

@@ -253,12 +253,7 @@ class Replica:
             {"BASE_IMAGE": self.base_tag},
             docker_host.MANAGED,
         )
-        run.run(
-            f"image:{image}",
-            ["docker", "push", ref],
-            "is the registry running? `nox -s status`",
-            quiet=True,
-        )
+        docker_host.push(f"image:{image}", ref)
 
     def push_docs_site(self) -> None:
         """Build the site (strict) unless it is current, then its image FROM the base image."""
@@ -284,9 +279,7 @@ class Replica:
             {"BASE_IMAGE": self.base_tag},
             docker_host.MANAGED,
         )
-        run.run(
-            step, ["docker", "push", ref], "is the registry running? `nox -s status`", quiet=True
-        )
+        docker_host.push(step, ref)
 
     # -- cluster side ----------------------------------------------------------------------
     def load_state(self) -> None:
