@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from streamforge import console, run
 from streamforge.errors import StepError
 from streamforge.tools import Resolved
 
+# `The StorageClass "linstor" is invalid: reclaimPolicy: ... field is immutable`
+IMMUTABLE = re.compile(r'The (\w+) "([^"]+)" is invalid: [^\n]*field is immutable')
 STATE_NAMESPACE = "kube-system"
 STATE_CONFIGMAP = "streamforge-state"
 OWNER_LABEL = "app.kubernetes.io/managed-by=streamforge"
@@ -45,6 +48,7 @@ class Kube:
         """Server-side apply, retried while webhooks and CRDs come up (MetalLB's webhook
         refuses pools until its controller is ready)."""
         deadline = time.monotonic() + timeout
+        replaced: set[tuple[str, str]] = set()
         while True:
             try:
                 self._apply_once(
@@ -64,17 +68,58 @@ class Kube:
                         "the server could not find the requested",
                     )
                 )
+                immutable = set(IMMUTABLE.findall(exc.output))
+                if immutable and not retriable and not immutable & replaced:
+                    self._replace(step, manifest, sorted(immutable))
+                    replaced |= immutable
+                    continue
                 if not retriable or time.monotonic() > deadline:
                     raise
                 console.info("waiting for the API (webhook or CRD not ready yet), retrying")
                 time.sleep(5)
+
+    def _replace(self, step: str, manifest: str, objects: list[tuple[str, str]]) -> None:
+        """Delete objects whose changed fields cannot be updated in place (a StorageClass's
+        reclaimPolicy, a Job's template), so the next apply creates them as they are now."""
+        data = json.loads(manifest)
+        items = data.get("items", [data])
+        for kind, name in objects:
+            match = next(
+                (
+                    o
+                    for o in items
+                    if o.get("kind") == kind and o.get("metadata", {}).get("name") == name
+                ),
+                None,
+            )
+            if match is None:
+                raise StepError(
+                    step,
+                    f"apply {kind} {name}",
+                    f"{kind} {name} cannot be updated in place and is not in the applied manifest",
+                    "delete it by hand and run again",
+                )
+            console.info(f"replacing {kind} {name}: a field changed that cannot change in place")
+            namespace = match["metadata"].get("namespace")
+            self(
+                step,
+                "delete",
+                kind.lower(),
+                name,
+                *(["-n", namespace] if namespace else []),
+                "--wait=true",
+                "--ignore-not-found",
+                quiet=True,
+                fix=f"delete {kind} {name} by hand and run again",
+            )
 
     def read_state(self) -> dict[str, str] | None:
         """Recorded step hashes, or None when the cluster has no StreamForge marker."""
         out = self.query("get", "configmap", "-n", STATE_NAMESPACE, STATE_CONFIGMAP, "-o", "json")
         if out is None:
             return None
-        return dict(json.loads(out).get("data") or {})
+        data = json.loads(out).get("data") or {}
+        return {_step_name(key): value for key, value in data.items()}
 
     def write_state(self, hashes: dict[str, str]) -> None:
         manifest = json.dumps(
@@ -86,7 +131,17 @@ class Kube:
                     "namespace": STATE_NAMESPACE,
                     "labels": {"app.kubernetes.io/managed-by": "streamforge"},
                 },
-                "data": dict(sorted(hashes.items())),
+                "data": {_state_key(step): value for step, value in sorted(hashes.items())},
             }
         )
         self._apply_once("record state", manifest, "is the cluster still running? `nox -s status`")
+
+
+def _state_key(step: str) -> str:
+    """ConfigMap keys allow only [-._a-zA-Z0-9]: `component:traefik` is kept as
+    `component.traefik` (step names have one ':' and no '.')."""
+    return step.replace(":", ".", 1)
+
+
+def _step_name(key: str) -> str:
+    return key.replace(".", ":", 1)

@@ -1,0 +1,188 @@
+"""up's cluster-side steps against a real kube-apiserver (no kubelet: objects are stored and
+validated by the API server, nothing runs). Covers what a second `up` and an interrupted `up`
+must do: record each step's hash in the cluster, skip what is done, redo only what changed,
+and resume after a failure. Components installed here are the manifest-only ones (charts
+cannot be pulled where no chart repository is reachable)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamforge.errors import StepError
+from streamforge.kube import STATE_CONFIGMAP, Kube
+from streamforge.load import load_platform
+from streamforge.plan import State, Step, execute
+from streamforge.replica import Replica
+from streamforge.tools import resolve
+from tests.conftest import REPO
+
+CLUSTER = "sf-api-test"  # the fixture's context is kind-<this>
+MANIFEST_ONLY = ("storage-replica", "fake-gpu", "dns-replica")
+
+
+@pytest.fixture
+def replica(apiserver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Replica:
+    root = tmp_path / "repo"
+    for rel in ("envs", "platform/components", "services", "platform/fake_gpu"):
+        shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("_generated"))
+    local = root / "envs" / "local.yaml"
+    local.write_text(
+        local.read_text().replace("cluster_name: streamforge", f"cluster_name: {CLUSTER}")
+    )
+    monkeypatch.setenv("KUBECONFIG", str(apiserver.kubeconfig))
+    monkeypatch.chdir(root)
+    built = Replica(load_platform(root, "local"))
+    assert built.context == apiserver.context
+    return built
+
+
+def component_steps(replica: Replica) -> list[Step]:
+    wanted = {f"component:{name}" for name in MANIFEST_ONLY}
+    return [step for step in replica.steps() if step.name in wanted]
+
+
+def state_of(replica: Replica) -> State:
+    return State(replica.kube.read_state() or {}, save=replica.kube.write_state)
+
+
+def kubectl_json(replica: Replica, *args: str) -> dict[str, Any]:
+    out = replica.kube.query(*args, "-o", "json")
+    assert out is not None, args
+    return json.loads(out)
+
+
+def test_no_marker_means_not_ours_until_written(replica: Replica) -> None:
+    replica.kube(
+        "reset",
+        "delete",
+        "configmap",
+        "-n",
+        "kube-system",
+        STATE_CONFIGMAP,
+        "--ignore-not-found",
+        fix="-",
+    )
+    assert replica.kube.read_state() is None
+    replica.kube.write_state({})
+    assert replica.kube.read_state() == {}
+
+
+def test_second_run_is_a_no_op_and_a_change_reruns_only_its_step(replica: Replica) -> None:
+    replica.kube.write_state({})
+    first = execute(component_steps(replica), state_of(replica))
+    assert first == {"ran": 3, "unchanged": 0}
+    recorded = replica.kube.read_state() or {}
+    assert set(recorded) == {f"component:{n}" for n in MANIFEST_ONLY}
+    # what the steps applied is really in the cluster
+    classes = {i["metadata"]["name"] for i in kubectl_json(replica, "get", "storageclass")["items"]}
+    assert {"linstor", "nfs-client"} <= classes
+    corefile = kubectl_json(replica, "get", "configmap", "-n", "kube-system", "coredns")
+    assert "dmz\\.home" in corefile["data"]["Corefile"]
+    kubectl_json(replica, "get", "daemonset", "-n", "gpu-operator", "fake-gpu-plugin-k2w-8")
+
+    second = execute(component_steps(replica), state_of(replica))
+    assert second == {"ran": 0, "unchanged": 3}
+
+    # change one manifest: only that component's step runs again
+    classes_file = replica.platform.component_dir("storage-replica") / "manifests/classes.yaml"
+    classes_file.write_text(
+        classes_file.read_text().replace("reclaimPolicy: Delete", "reclaimPolicy: Retain", 1)
+    )
+    changed = Replica(load_platform(replica.platform.root, "local"))
+    third = execute(component_steps(changed), state_of(changed))
+    assert third == {"ran": 1, "unchanged": 2}
+    policies = {
+        i["metadata"]["name"]: i["reclaimPolicy"]
+        for i in kubectl_json(changed, "get", "storageclass")["items"]
+    }
+    assert policies["linstor"] == "Retain"
+
+
+def test_an_interrupted_run_resumes_at_the_failed_step(replica: Replica) -> None:
+    replica.kube(
+        "reset",
+        "delete",
+        "configmap",
+        "-n",
+        "kube-system",
+        STATE_CONFIGMAP,
+        "--ignore-not-found",
+        fix="-",
+    )
+    replica.kube.write_state({})
+    broken = replica.platform.component_dir("fake-gpu") / "manifests" / "zz-broken.yaml"
+    broken.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n"
+        "  namespace: gpu-operator\n"
+    )
+    failing = Replica(load_platform(replica.platform.root, "local"))
+    with pytest.raises(StepError) as caught:
+        execute(component_steps(failing), state_of(failing))
+    assert "component:fake-gpu" in str(caught.value)
+    done_before = set(failing.kube.read_state() or {})
+    assert "component:fake-gpu" not in done_before
+
+    broken.unlink()
+    fixed = Replica(load_platform(replica.platform.root, "local"))
+    resumed = execute(component_steps(fixed), state_of(fixed))
+    assert resumed["unchanged"] == len(done_before)
+    assert resumed["ran"] == 3 - len(done_before)
+
+
+def test_apply_waits_for_a_crd_that_arrives_later(replica: Replica, tmp_path: Path) -> None:
+    """The retry that carries MetalLB's pools past its webhook start-up: an object whose kind
+    the API does not know yet is retried until the kind appears."""
+    kubectl = resolve("kubectl").command[0]
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "pools.late.streamforge.io"},
+        "spec": {
+            "group": "late.streamforge.io",
+            "scope": "Namespaced",
+            "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": True,
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    path = tmp_path / "crd.json"
+    path.write_text(json.dumps(crd))
+
+    def create_crd_later() -> None:
+        time.sleep(3)
+        subprocess.run(
+            [kubectl, "--context", replica.context, "apply", "-f", str(path)],
+            check=True,
+            capture_output=True,
+        )
+
+    thread = threading.Thread(target=create_crd_later)
+    thread.start()
+    pool = {
+        "apiVersion": "late.streamforge.io/v1",
+        "kind": "Pool",
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"size": 1},
+    }
+    Kube(resolve("kubectl"), replica.context).apply("test", json.dumps(pool), timeout=60)
+    thread.join()
+    assert kubectl_json(replica, "get", "pool.late.streamforge.io", "-n", "default", "p")
