@@ -72,7 +72,11 @@ def test_profiles_enable_the_documented_components(
 def test_homelab_has_an_argocd_application_per_enabled_component(profile: str) -> None:
     platform = load_platform(REPO, "homelab", profile)
     out = rendered("homelab", profile)
-    apps = [yaml.safe_load(t) for p, t in out.files.items() if p.startswith("argocd/")]
+    apps = [
+        yaml.safe_load(t)
+        for p, t in out.files.items()
+        if p.startswith("argocd/") and not p.startswith("argocd/services/")
+    ]
     assert {a["metadata"]["name"] for a in apps} == set(platform.enabled)
     for app in apps:
         assert app["kind"] == "Application"
@@ -81,6 +85,21 @@ def test_homelab_has_an_argocd_application_per_enabled_component(profile: str) -
         if comp.chart:
             assert charts[0]["targetRevision"] == comp.chart.version
             assert charts[0]["helm"]["valuesObject"] == out.values[comp.name]
+
+
+def test_homelab_deploys_every_service_with_the_common_chart_after_the_components() -> None:
+    platform = load_platform(REPO, "homelab")
+    files = rendered("homelab").files
+    assert platform.services
+    for name in platform.services:
+        app = yaml.safe_load(files[f"argocd/services/{name}.yaml"])
+        (source,) = app["spec"]["sources"]
+        assert source["path"] == "platform/charts/service"
+        values = source["helm"]["valuesObject"]
+        assert values["image"]["repository"] == f"registry.dmz.home/streamforge/{name}"
+        assert values["route"]["domain"] == "dmz.home"
+        wave = int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+        assert wave > len(platform.enabled)
 
 
 def test_replica_renders_kind_config_and_no_argocd() -> None:

@@ -59,4 +59,49 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
             },
         }
         files[f"argocd/{wave:02d}-{name}.yaml"] = dump(app)
+    files.update(_services(platform, len(platform.enabled) + 1))
+    return files
+
+
+def _services(platform: Platform, wave: int) -> dict[str, str]:
+    """Each service as an Application of the common chart, synced after every component."""
+    from streamforge import services
+
+    gitops = platform.env.gitops
+    assert gitops is not None
+    files: dict[str, str] = {}
+    for name, values in services.all_values(platform).items():
+        app = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {
+                "name": f"service-{name}",
+                "namespace": gitops.namespace,
+                "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
+                "labels": {
+                    "app.kubernetes.io/part-of": "streamforge",
+                    "streamforge.io/service": name,
+                },
+            },
+            "spec": {
+                "project": gitops.project,
+                "sources": [
+                    {
+                        "repoURL": gitops.repo,
+                        "targetRevision": gitops.revision,
+                        "path": services.CHART.as_posix(),
+                        "helm": {"releaseName": name, "valuesObject": values},
+                    }
+                ],
+                "destination": {
+                    "server": "https://kubernetes.default.svc",
+                    "namespace": services.NAMESPACE,
+                },
+                "syncPolicy": {
+                    "automated": {"prune": True, "selfHeal": True},
+                    "syncOptions": ["ServerSideApply=true"],
+                },
+            },
+        }
+        files[f"argocd/services/{name}.yaml"] = dump(app)
     return files
