@@ -12,7 +12,7 @@ from streamforge.build import build_image
 from streamforge.errors import StreamforgeError
 from streamforge.helm import helm
 from streamforge.kube import Kube
-from streamforge.load import Platform
+from streamforge.load import Platform, load_platform
 from streamforge.model import KindProvider
 from streamforge.pins import pins
 from streamforge.plan import State, Step, digest
@@ -60,13 +60,17 @@ class Replica:
         return Path(self.provider.shared_dir).expanduser().resolve()
 
     @cached_property
-    def rendered(self) -> Rendered:
-        """The env rendered with this machine's facts, also written for the user to read."""
+    def facts(self) -> Facts:
+        """This machine's facts; read once kind has made its docker network."""
         subnet = docker_host.kind_subnet()
-        facts = Facts(
+        return Facts(
             rwx_host_dir=str(self.rwx_host_dir), **({"kind_subnet": subnet} if subnet else {})
         )
-        rendered = render(self.platform, facts)
+
+    @cached_property
+    def rendered(self) -> Rendered:
+        """The env rendered with this machine's facts, also written for the user to read."""
+        rendered = render(self.platform, self.facts)
         write(rendered, self.workdir / "rendered")
         return rendered
 
@@ -341,23 +345,28 @@ class Replica:
             )
 
     def summary(self) -> None:
-        env = self.platform.env
-        console.info(f"cluster: kind-{self.name} (kubectl --context {self.context} get nodes)")
-        console.info(f"registry: localhost:{self.provider.registry_port}")
-        addresses = self.rendered_addresses()
-        console.info(
-            f"Traefik: {addresses[0]} (stands for 192.168.1.153); ingress-nginx: {addresses[1]}"
-        )
-        for host in ("docs", "kafka-ui", "traefik"):
-            console.info(f"https://{host}.{env.domain}")
-        console.info("next: `nox -s status`, `nox -s new_service -- --name <name>`")
-
-    def rendered_addresses(self) -> tuple[str, str]:
+        from streamforge import hosts
         from streamforge.render.context import addresses
 
-        subnet = docker_host.kind_subnet()
-        found = addresses(self.platform, Facts(**({"kind_subnet": subnet} if subnet else {})))
-        return found.ingress_address, found.backup_ingress_address
+        console.info(f"cluster: kind-{self.name} (kubectl --context {self.context} get nodes)")
+        console.info(f"registry: localhost:{self.provider.registry_port}")
+        homelab = load_platform(self.platform.root, "homelab").env.network
+        found = addresses(self.platform, self.facts)
+        console.info(
+            f"Traefik: {found.ingress_address} (stands for {homelab.ingress_address}); "
+            f"ingress-nginx: {found.backup_ingress_address} "
+            f"(stands for {homelab.backup_ingress_address})"
+        )
+        for name in hosts.hostnames(self.platform, self.rendered):
+            console.info(f"https://{name}")
+        console.info(
+            "names: `nox -s hosts` (add -- --apply to write /etc/hosts); CA for your "
+            "browser: `nox -s ca`"
+        )
+        console.info(
+            "next: `nox -s status`, `nox -s new_service -- --name <name>`, "
+            "`nox -s deploy -- <name>`"
+        )
 
     # -- down ------------------------------------------------------------------------------
     def down(self) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import collections
 import os
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 
 from streamforge import console
 from streamforge.errors import StepError
+
+# A command silent for this long (helm --wait, kind create) gets a "still running" line.
+HEARTBEAT_SECONDS = 15.0
 
 
 def run(
@@ -21,7 +25,6 @@ def run(
     quiet: bool = False,
 ) -> str:
     """Run `command`, echoing its output as it comes; raise StepError with its tail on failure."""
-    tail: collections.deque[str] = collections.deque(maxlen=200)
     full_env = {**os.environ, **(env or {})}
     try:
         proc = subprocess.Popen(
@@ -40,14 +43,29 @@ def run(
         proc.stdin.close()
     assert proc.stdout is not None
     lines: list[str] = []
-    for line in proc.stdout:
-        line = line.rstrip("\n")
-        tail.append(line)
-        lines.append(line)
-        if not quiet:
-            console.info(line)
-    if proc.wait() != 0:
-        raise StepError(step, " ".join(command), "\n".join(tail), fix)
+    started = time.monotonic()
+    last_output = [started]  # shared with the heartbeat thread
+    finished = threading.Event()
+
+    def heartbeat() -> None:
+        while not finished.wait(HEARTBEAT_SECONDS / 3):
+            if time.monotonic() - last_output[0] >= HEARTBEAT_SECONDS:
+                console.info(f"... {step}: still running ({time.monotonic() - started:.0f}s)")
+                last_output[0] = time.monotonic()
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            lines.append(line)
+            last_output[0] = time.monotonic()
+            if not quiet:
+                console.info(line)
+        code = proc.wait()
+    finally:
+        finished.set()
+    if code != 0:
+        raise StepError(step, " ".join(command), "\n".join(lines[-200:]), fix)
     return "\n".join(lines)
 
 

@@ -69,3 +69,19 @@ def test_doctor_names_a_busy_port_and_the_fix(scratch: str, capsys) -> None:
     out = capsys.readouterr().out
     assert f"FAIL port {port}" in out
     assert f"free port {port} or set provider.registry_port in envs/local.yaml" in out
+
+
+def test_up_summary_lists_every_url_and_what_the_addresses_stand_for(scratch: str, capsys) -> None:
+    from streamforge.load import load_platform
+    from streamforge.replica import Replica
+
+    Replica(load_platform(Path.cwd(), "local")).summary()
+    out = capsys.readouterr().out
+    assert "(stands for 192.168.1.153)" in out and "(stands for 192.168.1.154)" in out
+    for url in (
+        "https://docs.dmz.home",
+        "https://kafka-ui.dmz.home",
+        "https://dummy-service.dmz.home",
+    ):
+        assert url in out
+    assert "nox -s hosts" in out and "nox -s ca" in out
