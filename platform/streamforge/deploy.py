@@ -59,10 +59,6 @@ def build_service(root: Path, name: str, ref: str, base: str) -> None:
     )
 
 
-def push(step: str, ref: str) -> None:
-    docker_host.push(step, ref)
-
-
 def values_path(replica: Replica, name: str) -> Path:
     """The service's rendered chart values (written by the replica's render)."""
     replica.rendered  # noqa: B018 -- renders and writes the files on first use
@@ -101,7 +97,7 @@ def deploy_to_replica(replica: Replica, name: str) -> str:
     """Build, push and install one service; return its image reference."""
     ref = services.image_ref(replica.platform, name)
     build_service(replica.platform.root, name, ref, replica.base_tag)
-    push(f"service:{name}", ref)
+    docker_host.push(f"service:{name}", ref)
     install(replica, name)
     console.info(
         f"{name}: https://{replica.platform.services[name].hostname}.{replica.platform.env.domain}"

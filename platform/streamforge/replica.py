@@ -152,15 +152,9 @@ class Replica:
         return docker_host.base_image_tag(self.platform.root)
 
     def build_base(self) -> None:
-        root = self.platform.root
-        build_image(
-            "base-image",
-            root,
-            root / "platform" / "Dockerfile",
-            [self.base_tag, f"{docker_host.BASE_IMAGE}:dev"],
-            {"BASE_IMAGE": docker_host.python_base()},
-            docker_host.MANAGED,
-        )
+        from streamforge import deploy
+
+        deploy.build_base(self.platform.root)
 
     def start_registry(self) -> None:
         docker_host.start_registry(pins().images["registry"], self.provider.registry_port)
