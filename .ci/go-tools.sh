@@ -5,11 +5,8 @@
 # Usage: .ci/go-tools.sh BIN_DIR
 set -euo pipefail
 bin="${1:?usage: go-tools.sh BIN_DIR}"
-pins="$(dirname "$0")/../platform/pins.yaml"
-pin() { awk -v tool="$1" '
-  $0 ~ "^  "tool":" {inside=1; next}
-  inside && /^  [a-z]/ {inside=0}
-  inside && $1 == "version:" {print $2; exit}' "$pins"; }
+# shellcheck source=.ci/pins.sh
+source "$(dirname "$0")/pins.sh"
 kind_version="$(pin kind)"
 helm_version="$(pin helm)"
 mkdir -p "$bin"
@@ -34,7 +31,7 @@ if [ "$("$bin/helm" version --template '{{.Version}}' 2>/dev/null)" != "$helm_ve
     "helm.sh/helm/v3/cmd/helm@$helm_version"
 fi
 # the docker-tier tests package a registry built from source (no registry image can be pulled)
-registry_version="$(awk '/^test_tools:/ {t=1} t && $1 == "version:" {print $2; exit}' "$pins")"
+registry_version="$(pin registry)"
 if [ ! -x "$bin/registry" ] || [ "$(cat "$bin/.registry-version" 2>/dev/null)" != "$registry_version" ]; then
   echo "building registry $registry_version"
   go install "github.com/distribution/distribution/v3/cmd/registry@$registry_version"

@@ -13,11 +13,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:?usage: build.sh BIN_DIR}"
-pins="$here/../../platform/pins.yaml"
-pin() { awk -v tool="$1" '
-  $0 ~ "^  "tool":" {inside=1; next}
-  inside && /^  [a-z]/ {inside=0}
-  inside && $1 == "version:" {print $2; exit}' "$pins"; }
+# shellcheck source=.ci/pins.sh
+source "$here/../pins.sh"
 etcd_version="$(pin etcd)"
 apiserver_version="$(pin kube_apiserver)"
 mkdir -p "$bin"

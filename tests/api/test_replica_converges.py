@@ -59,7 +59,8 @@ def kubectl_json(replica: Replica, *args: str) -> dict[str, Any]:
     return json.loads(out)
 
 
-def test_no_marker_means_not_ours_until_written(replica: Replica) -> None:
+def forget_state(replica: Replica) -> None:
+    """As on a cluster StreamForge did not create: no state ConfigMap."""
     replica.kube(
         "reset",
         "delete",
@@ -70,6 +71,10 @@ def test_no_marker_means_not_ours_until_written(replica: Replica) -> None:
         "--ignore-not-found",
         fix="-",
     )
+
+
+def test_no_marker_means_not_ours_until_written(replica: Replica) -> None:
+    forget_state(replica)
     assert replica.kube.read_state() is None
     replica.kube.write_state({})
     assert replica.kube.read_state() == {}
@@ -107,16 +112,7 @@ def test_second_run_is_a_no_op_and_a_change_reruns_only_its_step(replica: Replic
 
 
 def test_an_interrupted_run_resumes_at_the_failed_step(replica: Replica) -> None:
-    replica.kube(
-        "reset",
-        "delete",
-        "configmap",
-        "-n",
-        "kube-system",
-        STATE_CONFIGMAP,
-        "--ignore-not-found",
-        fix="-",
-    )
+    forget_state(replica)
     replica.kube.write_state({})
     broken = replica.platform.component_dir("fake-gpu") / "manifests" / "zz-broken.yaml"
     broken.write_text(
