@@ -7,7 +7,7 @@ import re
 import time
 
 from streamforge import console, run
-from streamforge.errors import StepError
+from streamforge.errors import StepError, StreamforgeError
 from streamforge.tools import Resolved
 
 # `The StorageClass "linstor" is invalid: reclaimPolicy: ... field is immutable`
@@ -115,10 +115,18 @@ class Kube:
 
     def read_state(self) -> dict[str, str] | None:
         """Recorded step hashes, or None when the cluster has no StreamForge marker."""
-        out = self.query("get", "configmap", "-n", STATE_NAMESPACE, STATE_CONFIGMAP, "-o", "json")
-        if out is None:
-            return None
-        data = json.loads(out).get("data") or {}
+        done = run.capture(
+            [*self.base, "get", "configmap", "-n", STATE_NAMESPACE, STATE_CONFIGMAP, "-o", "json"]
+        )
+        if done.returncode != 0:
+            if "NotFound" in done.stderr:
+                return None
+            raise StreamforgeError(
+                f"cannot read {STATE_NAMESPACE}/{STATE_CONFIGMAP} from the "
+                f"cluster: {done.stderr.strip()[-300:]}; is it running? "
+                "(`nox -s status`)"
+            )
+        data = json.loads(done.stdout).get("data") or {}
         return {_step_name(key): value for key, value in data.items()}
 
     def write_state(self, hashes: dict[str, str]) -> None:

@@ -281,8 +281,19 @@ class Replica:
 
     # -- cluster side ----------------------------------------------------------------------
     def load_state(self) -> None:
-        recorded = self.kube.read_state() if self.cluster_exists() else None
-        self.state = State(recorded or {}, save=self.kube.write_state)
+        """Read what earlier runs recorded; refuse a same-named cluster StreamForge did not
+        create, rather than install into it."""
+        recorded: dict[str, str] = {}
+        if self.cluster_exists():
+            found = self.kube.read_state()
+            if found is None:
+                raise StreamforgeError(
+                    f"a kind cluster named '{self.name}' exists but has no StreamForge marker "
+                    f"(ConfigMap kube-system/streamforge-state); delete it (`kind delete cluster "
+                    f"--name {self.name}`) or set provider.cluster_name in envs/local.yaml"
+                )
+            recorded = found
+        self.state = State(recorded, save=self.kube.write_state)
 
     def component_hash(self, name: str) -> str:
         comp = self.platform.components[name]
