@@ -7,6 +7,8 @@ is installed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -15,13 +17,15 @@ nox.options.sessions = ["lint", "tests"]
 # Sessions run on the Python that runs nox (3.11 or newer, see pyproject.toml), so that
 # `pipx run nox -s up` works with whatever Python the machine has.
 
+# Transitive Python dependencies, pinned (`nox -s lock` rewrites it).
+CONSTRAINTS = "constraints.txt"
 # Local packages installed next to the toolkit; each has its own pyproject.toml.
 LOCAL_PACKAGES = ["platform/streamforge_utils", "platform/fake_gpu"]
 
 
 def _toolkit(session: nox.Session, *extras: str) -> None:
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("-c", CONSTRAINTS, "-e", spec)
 
 
 def _cli(session: nox.Session, *args: str) -> None:
@@ -86,7 +90,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (unit, docker, kafka tiers; e2e where a kind cluster can start)."""
     _toolkit(session, "test")
     for package in LOCAL_PACKAGES:
-        session.install("-e", f"{package}[test]")
+        session.install("-c", CONSTRAINTS, "-e", f"{package}[test]")
     session.run("pytest", *session.posargs)
 
 
@@ -142,3 +146,17 @@ def docs_serve(session: nox.Session) -> None:
     """Serve the docs site on http://127.0.0.1:8000, rebuilt on every change to docs or data."""
     _toolkit(session, "docs")
     session.run("mkdocs", "serve", *session.posargs, env=QUIET_MKDOCS)
+
+
+@nox.session(venv_backend="virtualenv")
+def lock(session: nox.Session) -> None:
+    """Re-resolve every Python dependency from the pyproject pins and rewrite constraints.txt."""
+    session.install("-e", ".[test,lint,docs]", *(f"-e{p}[test]" for p in LOCAL_PACKAGES))
+    frozen = session.run("python", "-m", "pip", "freeze", "--exclude-editable", silent=True)
+    header = [line for line in Path(CONSTRAINTS).read_text().splitlines() if line.startswith("#")]
+    pins = [
+        line
+        for line in str(frozen).splitlines()
+        if line and not line.startswith(("#", "pip==", "setuptools=="))
+    ]
+    Path(CONSTRAINTS).write_text("\n".join([*header, *sorted(pins, key=str.lower)]) + "\n")
