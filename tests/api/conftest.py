@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -377,3 +378,25 @@ def _launch(
     return ApiServer(
         kubeconfig=kubeconfig, context=CONTEXT, server=server, ca_file=pki["ca.crt"], logs=logs
     )
+
+
+def crd(group: str, kind: str, plural: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A namespaced CustomResourceDefinition serving v1 of `kind` with `schema`."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": kind.lower(), "kind": kind},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }

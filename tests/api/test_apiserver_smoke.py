@@ -9,7 +9,7 @@ from typing import Any
 
 from streamforge.pins import pins
 from streamforge.tools import resolve
-from tests.api.conftest import ApiServer
+from tests.api.conftest import ApiServer, crd
 
 CONFIGMAP = {
     "apiVersion": "v1",
@@ -17,35 +17,21 @@ CONFIGMAP = {
     "metadata": {"name": "smoke", "namespace": "default"},
     "data": {"greeting": "hello"},
 }
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.smoke.streamforge.io"},
-    "spec": {
-        "group": "smoke.streamforge.io",
-        "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "required": ["size"],
-                                "properties": {"size": {"type": "integer", "minimum": 1}},
-                            }
-                        },
-                    }
-                },
+CRD = crd(
+    "smoke.streamforge.io",
+    "Widget",
+    "widgets",
+    {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["size"],
+                "properties": {"size": {"type": "integer", "minimum": 1}},
             }
-        ],
+        },
     },
-}
+)
 
 
 def run_kubectl(apiserver: ApiServer, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:

@@ -22,6 +22,7 @@ from streamforge.load import load_platform
 from streamforge.plan import State, Step, execute
 from streamforge.replica import Replica
 from streamforge.tools import resolve
+from tests.api.conftest import crd
 from tests.conftest import REPO
 
 CLUSTER = "sf-api-test"  # the fixture's context is kind-<this>
@@ -137,31 +138,14 @@ def test_apply_waits_for_a_crd_that_arrives_later(replica: Replica, tmp_path: Pa
     """The retry that carries MetalLB's pools past its webhook start-up: an object whose kind
     the API does not know yet is retried until the kind appears."""
     kubectl = resolve("kubectl").command[0]
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "pools.late.streamforge.io"},
-        "spec": {
-            "group": "late.streamforge.io",
-            "scope": "Namespaced",
-            "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    late = crd(
+        "late.streamforge.io",
+        "Pool",
+        "pools",
+        {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    )
     path = tmp_path / "crd.json"
-    path.write_text(json.dumps(crd))
+    path.write_text(json.dumps(late))
 
     def create_crd_later() -> None:
         time.sleep(3)
