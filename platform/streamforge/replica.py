@@ -232,12 +232,9 @@ class Replica:
         self.kube.apply("registry-wiring", json.dumps(hosting))
 
     def image_ref(self, image: str) -> str:
-        from streamforge.render.context import tree_hash
+        from streamforge.render.context import project_image
 
-        source = PROJECT_IMAGES[image][0]
-        return (
-            f"{self.platform.env.image_registry}/{image}:{tree_hash(self.platform.root / source)}"
-        )
+        return project_image(self.platform, image, self.platform.root / PROJECT_IMAGES[image][0])
 
     def push_image(self, image: str) -> None:
         root = self.platform.root

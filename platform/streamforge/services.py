@@ -30,9 +30,9 @@ ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
 
 def image_ref(platform: Platform, name: str) -> str:
     """<env image registry>/<name>:<content hash of services/<name>>."""
-    from streamforge.render.context import tree_hash
+    from streamforge.render.context import project_image
 
-    return f"{platform.env.image_registry}/{name}:{tree_hash(platform.service_dir(name))}"
+    return project_image(platform, name, platform.service_dir(name))
 
 
 def own_values(platform: Platform, name: str) -> dict[str, Any]:

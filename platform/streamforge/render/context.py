@@ -109,6 +109,11 @@ def tree_hash(folder: Path, length: int = 12) -> str:
     return files_hash(source_files(folder), folder, length)
 
 
+def project_image(platform: Platform, name: str, source: Path) -> str:
+    """A project image in the env's registry, tagged with the content hash of `source`."""
+    return f"{platform.env.image_registry}/{name}:{tree_hash(source)}"
+
+
 def dump(data: Any) -> str:
     """Deterministic YAML: keys in the order written, block style, no line folding."""
     import io
@@ -161,7 +166,7 @@ class Templates:
 
     def local_image(self, name: str, source: str) -> str:
         """A project image, tagged with the content hash of its source folder."""
-        return f"{self.platform.env.image_registry}/{name}:{tree_hash(self.platform.root / source)}"
+        return project_image(self.platform, name, self.platform.root / source)
 
     def docs_site_image(self) -> str:
         """The docs site image, tagged by everything the built site is made from."""
