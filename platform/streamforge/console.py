@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from rich.console import Console
@@ -29,7 +28,3 @@ def skipped(text: str) -> None:
 
 def error(text: str) -> None:
     err_console.print(f"[bold red]error:[/] {text}", markup=True)
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()
