@@ -14,9 +14,10 @@ END = "# END streamforge"
 
 
 def hostnames(platform: Platform, rendered: Rendered) -> list[str]:
-    """Every host name the replica serves: routes, services, the Traefik dashboard."""
+    """Every host name the replica serves: routes, services, the Traefik dashboard (an
+    IngressRoute from the chart's values, so not among the rendered routes)."""
     domain = platform.env.domain
-    names = {f"traefik.{domain}", f"docs.{domain}"}
+    names = {f"traefik.{domain}"}
     for objects in rendered.objects.values():
         for obj in objects:
             if obj.get("kind") == "HTTPRoute":
