@@ -27,7 +27,7 @@ def cmd_render(args: argparse.Namespace) -> None:
 
         rendered.files["parity.md"] = parity_markdown(platform.root, platform.env.name, facts=facts)
     output = Path(args.output or f"build/rendered/{platform.env.name}")
-    write(rendered, output)
+    write(rendered, output, platform.root)
     console.info(f"rendered env '{platform.env.name}': {len(rendered.files)} files in {output}")
 
 

@@ -71,7 +71,7 @@ class Replica:
     def rendered(self) -> Rendered:
         """The env rendered with this machine's facts, also written for the user to read."""
         rendered = render(self.platform, self.facts)
-        write(rendered, self.workdir / "rendered")
+        write(rendered, self.workdir / "rendered", self.platform.root)
         return rendered
 
     # -- the plan --------------------------------------------------------------------------

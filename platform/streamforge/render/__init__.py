@@ -14,6 +14,7 @@ from pathlib import Path
 from streamforge.load import Platform
 from streamforge.render import argocd, kind, releases
 from streamforge.render.context import Facts, Rendered
+from streamforge.render.output import MARKER, check_output
 
 __all__ = ["Facts", "Rendered", "render", "write"]
 
@@ -32,10 +33,16 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     return out
 
 
-def write(rendered: Rendered, output: Path) -> None:
+def write(rendered: Rendered, output: Path, repository: Path | None = None) -> None:
     """Replace `output` with exactly the rendered files, atomically: a failed render never
-    leaves a half-written directory behind."""
+    leaves a half-written directory behind.
+
+    The folder is checked first (`render.output.check_output`; `repository` is the checkout to
+    protect): render only ever replaces a folder that is new, empty or its own, and it lists
+    what it wrote in the folder's marker file. Raises StreamforgeError for any other folder.
+    """
     output = output.resolve()
+    check_output(output, repository)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     try:
@@ -43,6 +50,7 @@ def write(rendered: Rendered, output: Path) -> None:
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+        (staging / MARKER).write_text("".join(f"{rel}\n" for rel in sorted(rendered.files)))
         if output.exists():
             old = output.with_name(f".{output.name}-old-{os.getpid()}")
             output.rename(old)
