@@ -77,10 +77,13 @@ def test_render_twice_is_byte_identical(tmp_path: Path) -> None:
             assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
 
-def test_render_replaces_stale_files(tmp_path: Path) -> None:
+def test_render_replaces_its_own_stale_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
+    assert run("render", "-o", str(out)).returncode == 0
+    # a file an earlier render wrote (listed in its marker) that this render no longer writes
     (out / "stale.yaml").write_text("old")
+    with (out / ".streamforge-rendered").open("a") as marker:
+        marker.write("stale.yaml\n")
     assert run("render", "-o", str(out)).returncode == 0
     assert not (out / "stale.yaml").exists()
     assert (out / "kind-config.yaml").is_file()
