@@ -116,15 +116,24 @@ def components_page(root: Path) -> str:
     out.append("\n## Where each component runs\n")
     defaults = ", ".join(f"`{e}` runs `{base[e].env.profile}`" for e in envs)
     out.append(
-        "✅ enabled, — not enabled. A component's own profile is the smallest profile that "
+        "✅ enabled, — not enabled, ⛔ left out by the env (reasons below). "
+        "A component's own profile is the smallest profile that "
         f"includes it; an env can still switch it on or off. By default {defaults}.\n"
     )
     header = ["Component", "Profile", "Runs in"] + [f"{e}: {p}" for e in envs for p in PROFILES]
     rows = []
     for name, comp in sorted(platform.components.items()):
-        marks = ["✅" if name in enabled[(e, p)] else "—" for e in envs for p in PROFILES]
+        marks = [
+            "⛔" if name in base[e].left_out else "✅" if name in enabled[(e, p)] else "—"
+            for e in envs
+            for p in PROFILES
+        ]
         rows.append([f"**{name}**", comp.profile, ", ".join(comp.runs_in), *marks])
     out.append(_table(header, rows))
+    left_out = [(e, n, why) for e in envs for n, why in base[e].left_out.items()]
+    if left_out:
+        out.append("\n## Left out by an env\n")
+        out.append(_table(["Env", "Component", "Why"], [[f"`{e}`", n, w] for e, n, w in left_out]))
     notes = [(n, c.docs) for n, c in sorted(platform.components.items()) if c.docs]
     if notes:
         out.append("\n## Notes\n")

@@ -39,6 +39,23 @@ class Platform:
     services: dict[str, Service]
     origins: dict[str, Origins] = field(default_factory=dict)
 
+    @property
+    def left_out(self) -> dict[str, str]:
+        """{component: reason} for the components this env leaves out (see ComponentSettings)."""
+        return {
+            name: setting.left_out
+            for name, setting in sorted(self.env.components.items())
+            if setting.left_out
+        }
+
+    def left_out_api(self, api_version: str) -> str | None:
+        """The left-out component that serves `api_version`'s group, if any."""
+        group = api_version.rpartition("/")[0]
+        for name in self.left_out:
+            if group and group in self.components[name].api_groups:
+                return name
+        return None
+
     def component_dir(self, name: str) -> Path:
         return self.root / "platform" / "components" / name
 
@@ -355,6 +372,16 @@ def _check(
         default_on = (
             PROFILES.index(comp.profile) <= PROFILES.index(env.profile) and stage in comp.runs_in
         )
+        if setting and setting.left_out:
+            if setting.enabled:
+                problems.append(
+                    eo.problem(
+                        ("components", name, "enabled"),
+                        f"component '{name}' is both enabled and left out",
+                        "remove enabled: true or left_out",
+                    )
+                )
+            continue
         if setting.enabled if setting and setting.enabled is not None else default_on:
             if stage not in comp.runs_in:
                 problems.append(
@@ -377,7 +404,11 @@ def _check(
                         f"use one of: {', '.join(sorted(components))}",
                     )
                 )
-            elif dep not in enabled and stage in components[dep].runs_in:
+            elif (
+                dep not in enabled
+                and stage in components[dep].runs_in
+                and not (env.components.get(dep) and env.components[dep].left_out)
+            ):
                 # a dependency that never runs in this stage (a replica-only stub) is not needed
                 where = eo if ("components", dep) in eo else co[name]
                 dep_loc: Loc = ("components", dep) if where is eo else ("depends_on", index)

@@ -130,6 +130,10 @@ class ComponentSettings(Strict):
     """What an env says about one component: switch it on or off, override values."""
 
     enabled: bool | None = None
+    # Why this env cannot run the component at all (e.g. its image cannot be had there). Unlike
+    # `enabled: false`, components that depend on it still install, without the objects of
+    # its API groups; `up` prints the reason, and the e2e checks that need it skip with it.
+    left_out: Annotated[str, Field(min_length=10)] | None = None
     values: dict[str, Any] = {}
 
 
@@ -185,6 +189,8 @@ class Component(Strict):
     node: DnsLabel | None = Field(default=None, description="homelab node it is pinned to")
     docs: str = ""
     wait_seconds: PositiveInt = 300
+    # API groups whose CRDs it installs: an env that leaves it out drops such objects
+    api_groups: list[str] = []
 
 
 class KafkaTopic(Strict):

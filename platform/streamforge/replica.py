@@ -146,6 +146,8 @@ class Replica:
         console.info(f"docker engine {docker_host.check_engine()}")
         for tool in (self.kind, self.helm, self.kubectl):
             console.info(f"using {tool}")
+        for name, reason in self.platform.left_out.items():
+            console.info(f"left out in env '{self.platform.env.name}': {name}: {reason}")
 
     @cached_property
     def base_tag(self) -> str:

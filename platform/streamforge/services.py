@@ -25,6 +25,7 @@ KAFKA_CLUSTER = "k3"
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
 # brokers of k3 in the local replica (production runs 3): topic replicas are capped to it
 REPLICA_BROKERS = 1
+KAFKA_API = "kafka.strimzi.io/v1beta2"
 ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
 
 
@@ -56,6 +57,8 @@ def chart_values(platform: Platform, service: Service) -> dict[str, Any]:
     env = platform.env
     repository, _, tag = image_ref(platform, service.name).rpartition(":")
     kafka_used = bool(service.kafka.user or service.kafka.topics or service.kafka.consumes)
+    # where the env leaves Strimzi out, the service deploys without its KafkaUser/KafkaTopics
+    kafka_used = kafka_used and not platform.left_out_api(KAFKA_API)
     values: dict[str, Any] = {
         "name": service.name,
         "image": {"repository": repository, "tag": tag},

@@ -284,13 +284,13 @@ def test_the_k2w_7_label_exists_on_a_replica_node() -> None:
         ("full", "prometheus", "prometheus.dmz.home"),
     ],
 )
-def test_routes_attach_to_the_gateways_https_listener(profile: str, route: str, host: str) -> None:
+def test_routes_attach_to_both_gateway_listeners(profile: str, route: str, host: str) -> None:
     values = rendered("local", profile).values["traefik"]["gateway"]
     obj = find("local", "HTTPRoute", route, profile)
     (parent,) = obj["spec"]["parentRefs"]
-    assert parent["name"] == values["name"]
-    assert parent["sectionName"] in values["listeners"]
-    assert values["listeners"][parent["sectionName"]]["protocol"] == "HTTPS"
+    assert parent == {"name": values["name"], "namespace": "traefik"}  # no sectionName: all
+    protocols = {listener["protocol"] for listener in values["listeners"].values()}
+    assert protocols == {"HTTP", "HTTPS"}
     assert obj["spec"]["hostnames"] == [host]
 
 

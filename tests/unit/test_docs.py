@@ -247,8 +247,8 @@ def test_new_component_appears_in_the_matrix(changed_site: Path) -> None:
     ]
     versions, where = rows
     assert versions[2:5] == ["probe-chart (https://charts.example.org)", "9.8.7", "probe"]
-    # columns: homelab minimal/default/full, then local minimal/default/full
-    assert where[1:] == ["full", "replica, production", "—", "—", "✅", "—", "—", "✅"]
+    # columns: ci, homelab, then local, each minimal/default/full
+    assert where[1:] == ["full", "replica, production", *(["—", "—", "✅"] * 3)]
 
 
 def test_new_service_appears_in_the_catalog(changed_site: Path) -> None:

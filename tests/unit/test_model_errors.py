@@ -210,7 +210,7 @@ def test_component_pinned_to_node_the_replica_lacks(model_copy: Path, edit: Edit
 
 def test_unknown_env_lists_known_ones(model_copy: Path, capsys) -> None:
     err = render_fails(capsys, model_copy, "staging")
-    assert "no env named 'staging'; use one of: homelab, local" in err
+    assert "no env named 'staging'; use one of: ci, homelab, local" in err
 
 
 def test_all_problems_reported_at_once(model_copy: Path, edit: Edit, capsys) -> None:

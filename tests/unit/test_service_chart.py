@@ -163,9 +163,7 @@ def test_dummy_service_gets_route_kafka_user_topics_and_hardening(
     assert {o["metadata"]["namespace"] for o in objects} == {"kafka"}
 
     (route,) = _by_kind(objects, "HTTPRoute")
-    assert route["spec"]["parentRefs"] == [
-        {"name": "streamforge", "namespace": "traefik", "sectionName": "websecure"}
-    ]
+    assert route["spec"]["parentRefs"] == [{"name": "streamforge", "namespace": "traefik"}]
     assert route["spec"]["hostnames"] == ["dummy-service.dmz.home"]
     assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "dummy-service", "port": 8080}]
 

@@ -25,7 +25,12 @@ def render(platform: Platform, facts: Facts) -> Rendered:
             values = deep_merge(values, setting.values)
         objects: list[dict[str, Any]] = []
         for path in sorted(folder.glob("manifests/*.yaml")):
-            objects.extend(templates.render(path, component=comp, values=values))
+            objects.extend(
+                obj
+                for obj in templates.render(path, component=comp, values=values)
+                # an object served by a component the env leaves out could never be applied
+                if not platform.left_out_api(obj.get("apiVersion", ""))
+            )
         out.values[name] = values
         out.objects[name] = objects
         entry: dict[str, Any] = {"name": name, "namespace": comp.namespace}
