@@ -365,6 +365,17 @@ def _check(
                 )
             )
 
+    for name, comp in sorted(components.items()):
+        stand_in = comp.replica.stand_in if comp.replica else None
+        if stand_in and stand_in not in components:
+            problems.append(
+                co[name].problem(
+                    ("replica", "stand_in"),
+                    f"stand-in '{stand_in}' is not a component",
+                    f"use one of: {', '.join(sorted(components))}",
+                )
+            )
+
     stage = "replica" if env.is_replica else "production"
     enabled: set[str] = set()
     for name, comp in components.items():

@@ -116,7 +116,14 @@ class NFS(Strict):
 
 class S3(Strict):
     endpoint: str
-    bucket: DnsLabel
+    bucket: DnsLabel = Field(description="model artefacts (GNN, PPO), seed 6.2")
+    backup_bucket: DnsLabel = Field(description="backups of services and metadata, seed 6.2")
+    # the address pods use (no TLS through the Gateway); `endpoint` when not set
+    cluster_endpoint: str | None = None
+
+    @property
+    def in_cluster(self) -> str:
+        return self.cluster_endpoint or self.endpoint
 
 
 class Storage(Strict):
@@ -175,6 +182,13 @@ class Chart(Strict):
     version: Annotated[str, Field(min_length=1)]
 
 
+class ReplicaTreatment(Strict):
+    """How the replica treats a component that does not run there as it is (parity page)."""
+
+    stand_in: DnsLabel | None = Field(default=None, description="component standing in for it")
+    reason: str = Field(min_length=1)
+
+
 class Component(Strict):
     """platform/components/<name>/component.yaml"""
 
@@ -191,6 +205,7 @@ class Component(Strict):
     wait_seconds: PositiveInt = 300
     # API groups whose CRDs it installs: an env that leaves it out drops such objects
     api_groups: list[str] = []
+    replica: ReplicaTreatment | None = None
 
 
 class KafkaTopic(Strict):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from streamforge.load import Platform, load_platform
+from streamforge.model import Component
 from streamforge.render import Facts, Rendered, render
 from streamforge.render.context import addresses
 
@@ -119,6 +120,19 @@ def _environment(prod: Platform, replica: Platform, facts: Facts) -> list[str]:
     return ["## Environment", "", *table(("setting", pe.name, re_.name), rows)]
 
 
+def treatment(comp: Component) -> str:
+    """How the replica treats a component: the profile it runs in, its stand-in, or why it is
+    left out (component.yaml `runs_in`, `profile` and `replica`)."""
+    if "replica" in comp.runs_in:
+        text = f"runs in profile `{comp.profile}`"
+        return f"{text}: {comp.replica.reason}" if comp.replica else text
+    if comp.replica is None:
+        return "left out"
+    if comp.replica.stand_in:
+        return f"stand-in `{comp.replica.stand_in}`: {comp.replica.reason}"
+    return f"left out: {comp.replica.reason}"
+
+
 def _components(prod: Platform, replica: Platform) -> list[str]:
     rows = []
     for name in sorted(prod.components):
@@ -130,8 +144,8 @@ def _components(prod: Platform, replica: Platform) -> list[str]:
             status = f"{prod.env.name} only" if in_p else f"{replica.env.name} only"
         else:
             status = f"neither (profile {comp.profile})"
-        rows.append((name, status, comp.description))
-    header = ("component", "enabled in", "what it is")
+        rows.append((name, status, comp.description, treatment(comp)))
+    header = ("component", "enabled in", "what it is", "in the replica")
     return ["## Components", "", *table(header, rows)]
 
 

@@ -95,6 +95,11 @@ def close_schema(schema: Any) -> Any:
         # would reject fields they do not mention
 
     walk(schema)
+    # every object has apiVersion, kind and metadata, even where a CRD's schema leaves them out
+    # (postgres-operator's OperatorConfiguration does); metadata is checked on its own
+    if isinstance(schema.get("properties"), dict):
+        for key in ("apiVersion", "kind", "metadata"):
+            schema["properties"].setdefault(key, {})
     return schema
 
 

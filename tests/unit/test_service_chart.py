@@ -331,3 +331,37 @@ def test_checkov_finds_nothing_but_the_documented_exceptions(
     ]
     assert failed == [], "\n".join(failed)
     assert sum(r["summary"]["passed"] for r in reports) > 50, scan.stdout[-500:]
+
+
+def test_vault_option_mounts_the_services_vault_secrets_as_files(
+    helm: list[str], tmp_path: Path
+) -> None:
+    platform = _platform("homelab")
+    values = services.chart_values(platform, platform.services["dummy-service"])
+    assert values["vault"]["enabled"] is False  # off by default
+    objects = _objects(helm, platform, _values_file(tmp_path, values))
+    assert not _by_kind(objects, "SecretProviderClass")
+    values["vault"]["enabled"] = True
+    objects = _objects(helm, platform, _values_file(tmp_path, values, "vault.yaml"))
+    (spc,) = _by_kind(objects, "SecretProviderClass")
+    assert spc["spec"]["provider"] == "vault"
+    params = spc["spec"]["parameters"]
+    assert params["roleName"] == "dummy-service"
+    assert params["vaultAddress"] == "http://vault.vault.svc:8200"
+    (wanted,) = YAML(typ="safe").load(params["objects"])
+    assert wanted == {
+        "objectName": "api-token",
+        "secretPath": "secret/data/dummy-service",
+        "secretKey": "api_token",
+    }
+    (deployment,) = _by_kind(objects, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "vault-secrets"]
+    assert volume["csi"]["driver"] == "secrets-store.csi.k8s.io"
+    assert volume["csi"]["volumeAttributes"]["secretProviderClass"] == spc["metadata"]["name"]
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["vault-secrets"]["mountPath"] == "/var/run/secrets/streamforge/vault"
+    # enabled without secrets: a one-line error from the chart
+    values["vault"]["secrets"] = []
+    failed = _template(helm, platform, _values_file(tmp_path, values, "empty.yaml"))
+    assert failed.returncode != 0 and "vault.secrets" in failed.stderr
