@@ -35,6 +35,13 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
                     "directory": {"include": f"{wave:02d}-{name}.yaml"},
                 }
             )
+        sync_policy: dict[str, Any] = {
+            "automated": {"prune": True, "selfHeal": True},
+            "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+        }
+        if comp.namespace_labels:
+            # the namespace ArgoCD creates carries the labels `up` gives it (e.g. PSA levels)
+            sync_policy["managedNamespaceMetadata"] = {"labels": dict(comp.namespace_labels)}
         app = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
@@ -52,17 +59,9 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
                     "server": "https://kubernetes.default.svc",
                     "namespace": comp.namespace,
                 },
-                "syncPolicy": {
-                    "automated": {"prune": True, "selfHeal": True},
-                    "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
-                },
+                "syncPolicy": sync_policy,
             },
         }
-        if comp.namespace_labels:
-            # the namespace ArgoCD creates carries the labels `up` gives it (e.g. PSA levels)
-            app["spec"]["syncPolicy"]["managedNamespaceMetadata"] = {
-                "labels": dict(comp.namespace_labels)
-            }
         files[f"argocd/{wave:02d}-{name}.yaml"] = dump(app)
     files.update(_services(platform, len(platform.enabled) + 1))
     files[ROOT_APP] = dump(root_application(platform))
