@@ -195,3 +195,63 @@ def test_technitium_script_passes_shellcheck(rendered_dir: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+LIFECYCLE = {"argocd", "piraeus", "gitlab-runner", "config-sync", "mail-relay"}
+
+
+@pytest.mark.parametrize("profile", ["minimal", "default", "full"])
+def test_lifecycle_components_run_only_in_the_homelab(profile: str) -> None:
+    # the replica cannot pull their images, and stands in for them otherwise (parity page)
+    assert not LIFECYCLE & set(load_platform(REPO, "local", profile).enabled)
+    assert set(load_platform(REPO, "homelab").enabled) >= LIFECYCLE
+
+
+def test_root_app_of_apps_bootstraps_every_application_from_iac_kubeadm() -> None:
+    import yaml
+
+    files = homelab().files
+    root = yaml.safe_load(files["bootstrap/root-app.yaml"])
+    source = root["spec"]["source"]
+    assert source["repoURL"] == "https://gitlab.dmz.home/platform/iac_kubeadm.git"
+    assert source["path"] == "rendered/homelab/argocd" and source["directory"]["recurse"]
+    # everything it picks up: one Application per enabled component, ArgoCD's own included
+    apps = {
+        yaml.safe_load(t)["metadata"]["name"] for p, t in files.items() if p.startswith("argocd/")
+    }
+    assert apps >= LIFECYCLE
+    argocd = yaml.safe_load(
+        next(t for p, t in files.items() if p.startswith("argocd/") and p.endswith("-argocd.yaml"))
+    )
+    (chart,) = [s for s in argocd["spec"]["sources"] if "chart" in s]
+    assert chart["chart"] == "argo-cd" and chart["targetRevision"] == "9.0.5"
+
+
+def test_linstor_class_is_replicated_rwo_under_the_production_name() -> None:
+    objects = homelab().objects["piraeus"]
+    (cls,) = [o for o in objects if o["kind"] == "StorageClass"]
+    assert cls["metadata"]["name"] == "linstor"
+    assert cls["provisioner"] == "linstor.csi.linbit.com"
+    assert int(cls["parameters"]["linstor.csi.linbit.com/placementCount"]) >= 2
+    assert [o["kind"] for o in objects].count("LinstorCluster") == 1
+
+
+def test_argocd_sso_follows_the_keycloak_component(model_copy: Path) -> None:
+    keycloak = model_copy / "platform/components/keycloak"
+    if not keycloak.is_dir():  # a stand-in until the real component exists
+        keycloak.mkdir()
+        (keycloak / "component.yaml").write_text(
+            "name: keycloak\ndescription: Keycloak\nnamespace: keycloak\nruns_in: [production]\n"
+        )
+    env = model_copy / "envs/homelab.yaml"
+    base = env.read_text()
+
+    def cm(enabled: bool) -> dict:
+        env.write_text(base + f"components:\n  keycloak:\n    enabled: {str(enabled).lower()}\n")
+        out = render(load_platform(model_copy, "homelab"), Facts())
+        return out.values["argocd"]["configs"]["cm"]
+
+    assert "oidc.config" not in cm(False)
+    oidc = cm(True)["oidc.config"]
+    assert "issuer: https://keycloak.dmz.home/realms/" in oidc
+    assert "clientSecret: $oidc.keycloak.clientSecret" in oidc
