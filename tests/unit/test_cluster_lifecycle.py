@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from ruamel.yaml import YAML
 
 from streamforge.load import HOMELAB_NODE_LABEL, load_platform
 from streamforge.render import Facts, Rendered, render, write
@@ -244,10 +245,13 @@ def test_argocd_sso_follows_the_keycloak_component(model_copy: Path) -> None:
             "name: keycloak\ndescription: Keycloak\nnamespace: keycloak\nruns_in: [production]\n"
         )
     env = model_copy / "envs/homelab.yaml"
-    base = env.read_text()
+    yaml = YAML(typ="rt")
+    data = yaml.load(env.read_text())
 
     def cm(enabled: bool) -> dict:
-        env.write_text(base + f"components:\n  keycloak:\n    enabled: {str(enabled).lower()}\n")
+        data.setdefault("components", {})["keycloak"] = {"enabled": enabled}
+        with env.open("w") as stream:
+            yaml.dump(data, stream)
         out = render(load_platform(model_copy, "homelab"), Facts())
         return out.values["argocd"]["configs"]["cm"]
 
