@@ -177,6 +177,28 @@ def nodes_page(root: Path) -> str:
                 )
             rows.append(row)
         out.append(_table(header, rows))
+        vms = [(n, n.vm) for n in env.nodes if n.vm]
+        if vms and not isinstance(provider, KindProvider):
+            out.append(f"\n### Proxmox VE VMs ({env.name})\n")
+            out.append(
+                "The VM behind each node (seed 5.1), from `nodes[].vm` in the env file. "
+                "Kubespray's inventory (`kubespray/inventory/hosts.yaml` of "
+                f"`nox -s render -- --env {env.name}`) lists the same hosts.\n"
+            )
+            vm_rows = [
+                [f"`{n.name}`", n.role, str(vm.cores), f"{vm.memory_gib} GiB", f"{vm.disk_gib} GiB"]
+                for n, vm in vms
+            ]
+            vm_rows.append(
+                [
+                    "**total**",
+                    "",
+                    str(sum(vm.cores for _, vm in vms)),
+                    f"{sum(vm.memory_gib for _, vm in vms)} GiB",
+                    f"{sum(vm.disk_gib for _, vm in vms)} GiB",
+                ]
+            )
+            out.append(_table(["VM", "Role", "vCPUs", "Memory", "Disk"], vm_rows))
         if isinstance(provider, KindProvider):
             out.append(
                 f"\nkind cluster `{provider.cluster_name}`: one control-plane node of its own "

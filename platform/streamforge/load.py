@@ -348,6 +348,8 @@ def _check(
                         )
 
     _check_network(env, eo, problems)
+    _check_api_vip(env, eo, problems)
+    _check_dns_records(env, eo, problems)
 
     # In the replica only mirrored nodes exist; anything pinned to a node must pin to one of those.
     mirrored = set(env.provider.mirror_nodes) if env.provider.type == "kind" else set(node_names)
@@ -475,6 +477,64 @@ def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
                 )
             )
         picked[value] = key
+
+
+def _check_api_vip(env: Env, eo: Origins, problems: list[Problem]) -> None:
+    """kube-vip's API address must not be one MetalLB may hand out (two ARP answers for one
+    address), nor one of the ingress addresses."""
+    net = env.network
+    if net.api_vip is None or net.api_vip == "auto":
+        return
+    taken = {net.ingress_address: "ingress_address", net.backup_ingress_address: "backup"}
+    if net.api_vip in taken:
+        problems.append(
+            eo.problem(
+                ("network", "api_vip"),
+                f"api_vip {net.api_vip} is also network.{taken[net.api_vip]}",
+                "give kube-vip an address of its own, outside lb_pool",
+            )
+        )
+    elif net.lb_pool != "auto":
+        first, last = address_range(net.lb_pool)
+        if first <= ipaddress.IPv4Address(net.api_vip) <= last:
+            problems.append(
+                eo.problem(
+                    ("network", "api_vip"),
+                    f"api_vip {net.api_vip} lies inside lb_pool {net.lb_pool}, so MetalLB "
+                    "could give it to a Service as well",
+                    f"pick an address outside {net.lb_pool} (or shrink the pool)",
+                )
+            )
+
+
+def _check_dns_records(env: Env, eo: Origins, problems: list[Problem]) -> None:
+    """Every record lies in the env's domain (Technitium serves only that zone), appears once,
+    and points at an address the env has."""
+    seen: set[str] = set()
+    for index, record in enumerate(env.dns.records):
+        loc: Loc = ("dns", "records", index, "name")
+        bare = record.name.removeprefix("*.")
+        if bare != env.domain and not bare.endswith(f".{env.domain}"):
+            problems.append(
+                eo.problem(
+                    loc,
+                    f"DNS record '{record.name}' is outside the domain {env.domain}",
+                    f"name it <host>.{env.domain} (or '*.{env.domain}')",
+                )
+            )
+        if record.name in seen:
+            problems.append(
+                eo.problem(loc, f"duplicate DNS record '{record.name}'", "keep one of them")
+            )
+        seen.add(record.name)
+        if record.to == "api_vip" and env.network.api_vip is None:
+            problems.append(
+                eo.problem(
+                    ("dns", "records", index, "to"),
+                    f"record '{record.name}' points at api_vip, but network.api_vip is not set",
+                    "set network.api_vip or point the record elsewhere",
+                )
+            )
 
 
 def _order(

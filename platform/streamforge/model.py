@@ -10,7 +10,14 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 PROFILES = ("minimal", "default", "full")
 Profile = Literal["minimal", "default", "full"]
@@ -65,6 +72,14 @@ class Taint(Strict):
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
 
+class VM(Strict):
+    """The Proxmox VE virtual machine a homelab node runs in (seed 5.1)."""
+
+    cores: PositiveInt
+    memory_gib: PositiveInt
+    disk_gib: PositiveInt
+
+
 class Node(Strict):
     name: DnsLabel
     role: Literal["control-plane", "worker"] = "worker"
@@ -72,6 +87,7 @@ class Node(Strict):
     taints: list[Taint] = []
     gpus: GPUs | None = None
     runs: list[str] = Field(default=[], description="what the seed pins to this node, for docs")
+    vm: VM | None = Field(default=None, description="its Proxmox VM, for the VM table")
 
 
 class KindProvider(Strict):
@@ -93,6 +109,8 @@ class Network(Strict):
     lb_pool: str
     ingress_address: str
     backup_ingress_address: str
+    # kube-vip's virtual address of the Kubernetes API (seed 5.3); outside the MetalLB pool
+    api_vip: str | None = None
 
     @field_validator("lb_pool")
     @classmethod
@@ -101,12 +119,42 @@ class Network(Strict):
             address_range(value)
         return value
 
-    @field_validator("ingress_address", "backup_ingress_address")
+    @field_validator("ingress_address", "backup_ingress_address", "api_vip")
     @classmethod
-    def _address(cls, value: str) -> str:
-        if value != "auto":
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and value != "auto":
             ipv4(value)
         return value
+
+
+class DnsRecord(Strict):
+    """One record Technitium serves (seed 5.5); the replica's CoreDNS rewrites follow the
+    same list. `to` names an address of the model; `address` is a fixed LAN address."""
+
+    name: Annotated[str, Field(pattern=r"^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    to: Literal["ingress", "backup_ingress", "api_vip"] | None = None
+    address: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _fixed(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipv4(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DnsRecord:
+        if (self.to is None) == (self.address is None):
+            raise ValueError(
+                f"record '{self.name}' needs exactly one of to: (ingress, backup_ingress, "
+                "api_vip) or address: (a fixed IPv4 address)"
+            )
+        return self
+
+
+class DNS(Strict):
+    records: list[DnsRecord] = []
+    ttl: PositiveInt = 300
 
 
 class NFS(Strict):
@@ -166,6 +214,7 @@ class Env(Strict):
     nodes: list[Node] = Field(min_length=1)
     components: dict[str, ComponentSettings] = {}
     gitops: GitOps | None = None
+    dns: DNS = DNS()
     image_registry: str = Field(description="where the project's own images are pushed")
 
     @property

@@ -133,6 +133,55 @@ def treatment(comp: Component) -> str:
     return f"left out: {comp.replica.reason}"
 
 
+def _lifecycle(prod: Platform, replica: Platform) -> list[str]:
+    """The systems that make and name the cluster (seed 5.1-5.5), which are not components."""
+    from streamforge.render import dns
+
+    pe, re_ = prod.env, replica.env
+    vms = [n.vm for n in pe.nodes if n.vm]
+    hosts = (
+        f"{len(vms)} VMs, {sum(v.cores for v in vms)} cores, "
+        f"{sum(v.memory_gib for v in vms)} GiB memory, {sum(v.disk_gib for v in vms)} GiB disk"
+        if vms
+        else "not in the model"
+    )
+    vip = pe.network.api_vip
+    rows = [
+        ("Proxmox VE", hosts, "one Docker container per kind node"),
+        (
+            "Kubespray",
+            f"`kubespray/inventory/` ({len(pe.nodes)} hosts, Kubernetes {pe.kubernetes_version})",
+            "`kind create cluster` from `kind-config.yaml`",
+        ),
+        (
+            "kube-vip",
+            f"API at `{vip}` (static pod on each control plane)" if vip else "not set",
+            "none: kind's single API server",
+        ),
+    ]
+    net = addresses(prod, Facts())
+    resolved = dns.resolve(pe, net.ingress_address, net.backup_ingress_address)
+    theirs = {r.name: r for r in re_.dns.records}
+    for record, answer in zip(pe.dns.records, resolved, strict=True):
+        mirror = theirs.get(record.name)
+        if mirror is None:
+            there = f"not in {re_.name}'s dns.records"
+        elif mirror.to:
+            there = f"CoreDNS rewrite to `{dns.REPLICA_TARGETS[mirror.to].rstrip('.')}`"
+        else:
+            there = "not served: a fixed LAN address has no stand-in in the replica"
+        rows.append((f"Technitium `{record.name}`", f"A `{answer.address}`", there))
+    lines = [
+        "## Cluster lifecycle and DNS",
+        "",
+        "What makes and names the cluster; not components, so not in the table below. "
+        f"DNS records come from one list (`dns.records`), served by Technitium in {pe.name} "
+        f"and by CoreDNS rewrites in {re_.name}.",
+        "",
+    ]
+    return lines + table(("system", pe.name, re_.name), rows)
+
+
 def _components(prod: Platform, replica: Platform) -> list[str]:
     rows = []
     for name in sorted(prod.components):
@@ -184,6 +233,7 @@ def parity_markdown(
         "",
         *_environment(prod_p, rep_p, facts),
         *_nodes(prod_p, rep_p),
+        *_lifecycle(prod_p, rep_p),
         *_components(prod_p, rep_p),
         "## Differences per component",
         "",

@@ -79,15 +79,17 @@ def object_subject(component: str, obj: Any) -> str:
 
 
 def check_application(app: Any) -> list[tuple[str, str]]:
-    """No ArgoCD CRD schema is pinned, so Applications get a structural check only."""
+    """Where the schema dir has no Application schema, a structural check only."""
     issues: list[tuple[str, str]] = []
     if app.get("apiVersion") != ARGO_API or app.get("kind") != "Application":
         issues.append(("apiVersion", f"expected {ARGO_API} Application"))
     spec = app.get("spec") or {}
-    for key in ("project", "destination", "sources"):
+    for key in ("project", "destination"):
         if not spec.get(key):
             issues.append((f"spec.{key}", "missing"))
-    for index, source in enumerate(spec.get("sources") or []):
+    if not spec.get("sources") and not spec.get("source"):
+        issues.append(("spec.sources", "missing"))
+    for index, source in enumerate(spec.get("sources") or [spec.get("source") or {}]):
         for key in ("repoURL", "targetRevision"):
             if not source.get(key):
                 issues.append((f"spec.sources[{index}].{key}", "missing"))
@@ -99,7 +101,7 @@ def validate_env(
 ) -> None:
     from ruamel.yaml import YAML
 
-    from streamforge import validate_values
+    from streamforge import runner_config, validate_values
     from streamforge.load import load_platform
     from streamforge.render import Facts, render
     from streamforge.validate_objects import ObjectChecker, pick_k8s_version
@@ -130,6 +132,10 @@ def validate_env(
         chart = platform.components[component].chart
         if chart is None:
             continue
+        if chart.name == runner_config.CHART:
+            # not in the offline chart set: its runner config.toml is what can be checked
+            for path, message in runner_config.check(rendered.values.get(component, {})):
+                report.errors.append(Finding(env_name, f"{component} values", path, message))
         ref = validate_values.reference(chart, chart_values)
         if ref is None:
             report.warnings.append(
@@ -143,10 +149,13 @@ def validate_env(
             report.errors.append(Finding(env_name, f"{component} values", path, message))
     yaml = YAML(typ="safe", pure=True)
     for rel, text in sorted(rendered.files.items()):
-        if rel.startswith("argocd/"):
+        if rel.startswith(("argocd/", "bootstrap/")):
             app = yaml.load(text) or {}
             report.objects += 1
-            for path, message in check_application(app):
+            issues = checker.check(app)
+            if [path for path, _ in issues] == ["apiVersion"]:  # no Application schema at hand
+                issues = check_application(app)
+            for path, message in issues:
                 report.errors.append(Finding(env_name, f"argocd {rel}", path, message))
 
 

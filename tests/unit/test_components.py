@@ -202,13 +202,31 @@ def test_only_the_replica_makes_its_own_ca() -> None:
 
 def test_replica_pods_resolve_the_domain_to_traefik() -> None:
     corefile = find("local", "ConfigMap", "coredns")["data"]["Corefile"]
-    rule = next(line.split() for line in corefile.splitlines() if "rewrite" in line)
+    rule = next(line.split() for line in corefile.splitlines() if "rewrite name regex" in line)
     assert re.fullmatch(rule[3], "kafka-ui.dmz.home.")
     assert not re.fullmatch(rule[3], "kafka-ui.dmz.home.example.com.")
     assert rule[4] == "traefik.traefik.svc.cluster.local."
     for plugin in ("kubernetes cluster.local", "forward . /etc/resolv.conf", "reload"):
         assert plugin in corefile
     assert "dns-replica" not in load_platform(REPO, "homelab").enabled
+
+
+def test_replica_dns_and_technitium_records_come_from_one_list() -> None:
+    """Every record the homelab's zone has, the replica rewrites to the Service standing for
+    the same address (or the record is one with a fixed LAN address, which it cannot serve)."""
+    corefile = find("local", "ConfigMap", "coredns")["data"]["Corefile"]
+    rules = [line.split() for line in corefile.splitlines() if "rewrite name" in line]
+    zone = rendered("homelab").files["dns/dmz.home.zone"]
+    names = [line.split()[0] for line in zone.splitlines() if " IN " in line]
+    env = load_platform(REPO, "homelab").env
+    assert len(names) == len(env.dns.records)
+    fixed = {r.name for r in env.dns.records if r.address}
+    api = next(r for r in rules if r[2] == "exact")
+    assert api[3] == "k8s-api.dmz.home." and api[4] == "kubernetes.default.svc.cluster.local."
+    assert "k8s-api" in names and "*" in names
+    assert len(rules) == len(env.dns.records) - len(fixed)
+    # the wildcard rule must come last: the rewrite plugin stops at the first match
+    assert rules[-1][2] == "regex"
 
 
 # -- storage --------------------------------------------------------------------------------

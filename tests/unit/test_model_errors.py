@@ -219,3 +219,34 @@ def test_all_problems_reported_at_once(model_copy: Path, edit: Edit, capsys) -> 
     edit(env, "count: 1", "count: -1")
     err = render_fails(capsys, model_copy, "homelab")
     assert len([line for line in err.splitlines() if "envs/homelab.yaml:" in line]) >= 3
+
+
+def test_kube_vip_address_inside_the_metallb_pool(model_copy: Path, edit: Edit, capsys) -> None:
+    env = model_copy / "envs/homelab.yaml"
+    edit(env, "api_vip: 192.168.1.140", "api_vip: 192.168.1.160")
+    err = render_fails(capsys, model_copy, "homelab")
+    assert (
+        f"envs/homelab.yaml:{line_of(env, 'api_vip:')}: api_vip 192.168.1.160 lies inside "
+        "lb_pool 192.168.1.150-192.168.1.169" in err
+    )
+    assert "pick an address outside 192.168.1.150-192.168.1.169" in err
+
+
+def test_dns_record_outside_the_domain(model_copy: Path, edit: Edit, capsys) -> None:
+    env = model_copy / "envs/homelab.yaml"
+    edit(env, "{name: nfs.dmz.home,", "{name: nfs.example.org,")
+    err = render_fails(capsys, model_copy, "homelab")
+    assert (
+        f"envs/homelab.yaml:{line_of(env, 'nfs.example.org')}: DNS record 'nfs.example.org' is "
+        "outside the domain dmz.home; name it <host>.dmz.home" in err
+    )
+    # the replica inherits the list, so it refuses the same record
+    assert "DNS record 'nfs.example.org' is outside the domain" in render_fails(capsys, model_copy)
+
+
+def test_dns_record_needs_one_target(model_copy: Path, edit: Edit, capsys) -> None:
+    env = model_copy / "envs/homelab.yaml"
+    edit(env, "{name: nfs.dmz.home, address: 192.168.1.6}", "{name: nfs.dmz.home}")
+    err = render_fails(capsys, model_copy, "homelab")
+    assert f"envs/homelab.yaml:{line_of(env, 'name: nfs.dmz.home')}:" in err
+    assert "needs exactly one of to:" in err

@@ -55,3 +55,13 @@ def test_render_of_the_replica_writes_parity_md(model_copy: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (out / "parity.md").read_text() == parity_markdown(model_copy)
+
+
+def test_lifecycle_systems_and_every_dns_record_have_a_replica_treatment(model_copy: Path) -> None:
+    report = parity_markdown(model_copy)
+    assert "kube-vip | API at `192.168.1.140`" in report
+    assert "| Kubespray | `kubespray/inventory/` (7 hosts" in report
+    assert "Technitium `k8s-api.dmz.home` | A `192.168.1.140` | CoreDNS rewrite to " in report
+    assert "Technitium `nfs.dmz.home` | A `192.168.1.6` | not served" in report
+    for name in ("argocd", "piraeus", "gitlab-runner", "config-sync", "mail-relay"):
+        assert "| homelab only |" in component_row(report, name)

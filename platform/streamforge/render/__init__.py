@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from streamforge.load import Platform
-from streamforge.render import argocd, kind, releases
-from streamforge.render.context import Facts, Rendered
+from streamforge.render import argocd, dns, kind, kubespray, releases
+from streamforge.render.context import Facts, Rendered, addresses
 from streamforge.render.output import MARKER, check_output
 
 __all__ = ["Facts", "Rendered", "render", "write"]
@@ -30,7 +30,22 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
         out.files["kind-config.yaml"] = kind.render(platform, facts)
     else:
         out.files.update(argocd.render(platform, out))
+        out.files.update(kubespray.render(platform))
+        out.files.update(_dns(platform, facts))
     return out
+
+
+def _dns(platform: Platform, facts: Facts) -> dict[str, str]:
+    """The records Technitium serves, as a zone file and as API calls (seed 5.5)."""
+    env = platform.env
+    if not env.dns.records:
+        return {}
+    net = addresses(platform, facts)
+    records = dns.resolve(env, net.ingress_address, net.backup_ingress_address)
+    return {
+        f"dns/{env.domain}.zone": dns.zone_file(env, records),
+        dns.SCRIPT: dns.technitium_script(env, records),
+    }
 
 
 def write(rendered: Rendered, output: Path, repository: Path | None = None) -> None:

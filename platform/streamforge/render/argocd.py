@@ -35,6 +35,13 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
                     "directory": {"include": f"{wave:02d}-{name}.yaml"},
                 }
             )
+        sync_policy: dict[str, Any] = {
+            "automated": {"prune": True, "selfHeal": True},
+            "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+        }
+        if comp.namespace_labels:
+            # the namespace ArgoCD creates carries the labels `up` gives it (e.g. PSA levels)
+            sync_policy["managedNamespaceMetadata"] = {"labels": dict(comp.namespace_labels)}
         app = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
@@ -52,15 +59,52 @@ def render(platform: Platform, rendered: Rendered) -> dict[str, str]:
                     "server": "https://kubernetes.default.svc",
                     "namespace": comp.namespace,
                 },
-                "syncPolicy": {
-                    "automated": {"prune": True, "selfHeal": True},
-                    "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
-                },
+                "syncPolicy": sync_policy,
             },
         }
         files[f"argocd/{wave:02d}-{name}.yaml"] = dump(app)
     files.update(_services(platform, len(platform.enabled) + 1))
+    files[ROOT_APP] = dump(root_application(platform))
     return files
+
+
+ROOT_APP = "bootstrap/root-app.yaml"
+
+
+def root_application(platform: Platform) -> dict[str, Any]:
+    """The app of apps: one Application that syncs every Application under the rendered
+    `argocd/` folder of the GitOps repository, ArgoCD's own included. After ArgoCD's first
+    install (`helm install` with values/argocd.yaml), applying this one file bootstraps the rest."""
+    gitops = platform.env.gitops
+    assert gitops is not None
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": "streamforge-root",
+            "namespace": gitops.namespace,
+            "labels": {"app.kubernetes.io/part-of": "streamforge"},
+            # keep the children when the root is deleted by mistake
+            "finalizers": [],
+        },
+        "spec": {
+            "project": gitops.project,
+            "source": {
+                "repoURL": gitops.repo,
+                "targetRevision": gitops.revision,
+                "path": f"{gitops.path}/argocd",
+                "directory": {"recurse": True},
+            },
+            "destination": {
+                "server": "https://kubernetes.default.svc",
+                "namespace": gitops.namespace,
+            },
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["ServerSideApply=true"],
+            },
+        },
+    }
 
 
 def _services(platform: Platform, wave: int) -> dict[str, str]:

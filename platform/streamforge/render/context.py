@@ -18,6 +18,7 @@ from ruamel.yaml.error import YAMLError
 from streamforge.errors import ModelError, Problem
 from streamforge.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.model import address_range
+from streamforge.render import dns
 from streamforge.sources import display_path
 
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
@@ -147,6 +148,10 @@ class Templates:
             "storage": env.storage,
             "gpu_nodes": gpu_nodes,
             "services": platform.services,
+            # names of the enabled components, e.g. `{% if "keycloak" in enabled %}`
+            "enabled": platform.enabled,
+            # the replica's CoreDNS rewrites, from the same list as production's DNS records
+            "dns_rewrites": dns.coredns_rewrites(env),
             "node_selector": lambda name: {HOMELAB_NODE_LABEL: name},
             "HOMELAB_NODE_LABEL": HOMELAB_NODE_LABEL,
             "read": self.read,
