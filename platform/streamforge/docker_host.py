@@ -14,9 +14,10 @@ from pathlib import Path
 from streamforge import console
 from streamforge.errors import StreamforgeError
 from streamforge.render.context import tree_hash
+from streamforge.render.kind import REGISTRY_NAME
 
 MANAGED = {"io.streamforge.managed": "true"}
-REGISTRY = "streamforge-registry"
+REGISTRY = REGISTRY_NAME  # the name the nodes' hosts.toml files use
 BASE_IMAGE = "streamforge/base"
 
 
@@ -60,6 +61,32 @@ def kind_subnet(network: str = "kind") -> str | None:
         if subnet and isinstance(ipaddress.ip_network(subnet, strict=False), ipaddress.IPv4Network):
             return str(subnet)
     return None
+
+
+def cgroup_version() -> int | None:
+    """The cgroup version kind's nodes and their kubelet will run on: Docker's `CgroupVersion`
+    (`docker info`), else, on Linux, the host's own (cgroup v2 has
+    /sys/fs/cgroup/cgroup.controllers), else None (unknown)."""
+    from streamforge import run
+
+    try:
+        found = run.capture(["docker", "info", "--format", "{{.CgroupVersion}}"])
+        answer = found.stdout.strip() if found.returncode == 0 else ""
+    except OSError:
+        answer = ""
+    if answer in ("1", "2"):
+        return int(answer)
+    if Path("/sys/fs/cgroup").is_dir():
+        return 2 if Path("/sys/fs/cgroup/cgroup.controllers").is_file() else 1
+    return None
+
+
+NODE_IMAGE_ENV = "STREAMFORGE_KIND_NODE_IMAGE"
+
+
+def node_image_override() -> str | None:
+    """STREAMFORGE_KIND_NODE_IMAGE: a locally built or mirrored kind node image."""
+    return os.environ.get(NODE_IMAGE_ENV) or None
 
 
 def base_image_tag(root: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -60,12 +61,19 @@ class Replica:
         return Path(self.provider.shared_dir).expanduser().resolve()
 
     @cached_property
+    def host_facts(self) -> Facts:
+        """The facts known before the cluster exists: cgroup version, node image, RWX folder."""
+        return Facts(
+            rwx_host_dir=str(self.rwx_host_dir),
+            cgroup_version=docker_host.cgroup_version() or 2,
+            node_image=docker_host.node_image_override(),
+        )
+
+    @cached_property
     def facts(self) -> Facts:
         """This machine's facts; read once kind has made its docker network."""
         subnet = docker_host.kind_subnet()
-        return Facts(
-            rwx_host_dir=str(self.rwx_host_dir), **({"kind_subnet": subnet} if subnet else {})
-        )
+        return replace(self.host_facts, kind_subnet=subnet) if subnet else self.host_facts
 
     @cached_property
     def rendered(self) -> Rendered:
@@ -169,9 +177,7 @@ class Replica:
         config.parent.mkdir(parents=True, exist_ok=True)
         from streamforge.render import kind as kind_render
 
-        config.write_text(
-            kind_render.render(self.platform, Facts(rwx_host_dir=str(self.rwx_host_dir)))
-        )
+        config.write_text(kind_render.render(self.platform, self.host_facts))
         run.run(
             "cluster",
             [
