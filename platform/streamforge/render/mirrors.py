@@ -90,3 +90,17 @@ def render(platform: Platform) -> dict[str, str]:
     }
     files[f"{RENDER_DIR}/localhost:{provider.registry_port}/hosts.toml"] = project_hosts_toml()
     return files
+
+
+def write_script(files: dict[str, str]) -> str:
+    """A POSIX shell script that writes {absolute path: text} (one `docker exec` per node
+    instead of one per file). Here-documents with a quoted marker: nothing is expanded."""
+    marker = "STREAMFORGE_EOF"
+    parts = ["set -e\n"]
+    for path, text in sorted(files.items()):
+        if f"\n{marker}\n" in f"\n{text}":
+            raise ValueError(f"{path} contains the line {marker}")
+        body = text if text.endswith("\n") else text + "\n"
+        folder = str(PurePosixPath(path).parent)
+        parts.append(f"mkdir -p '{folder}'\ncat > '{path}' <<'{marker}'\n{body}{marker}\n")
+    return "".join(parts)
