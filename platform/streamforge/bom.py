@@ -139,20 +139,26 @@ def _add(found: dict[str, Image], ref: str, where: str, user: str) -> None:
 
 
 def build(
-    platform: Platform, facts: Facts, helm: Resolved | None, *, fetch: bool = True
+    platform: Platform,
+    facts: Facts,
+    helm: Resolved | None,
+    *,
+    fetch: bool = True,
+    python_base: str | None = None,
 ) -> tuple[Bom, list[ChartEntry]]:
     """The bill of materials of `platform` (its env and profile) with `facts`.
 
     Charts come from the chart cache; with `fetch`, a missing chart is pulled first. Without
-    it (offline), a missing chart is returned in the second list and its images are unknown.
-    `helm` may be None only when no chart has to be templated."""
+    it (offline), a missing chart is returned in the second list and its images are unknown;
+    so is every chart when `helm` is None. `python_base` overrides the base image's parent
+    (default: the one `up` uses, STREAMFORGE_PYTHON_BASE or the pin)."""
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)
     rendered = render(platform, facts)
     found: dict[str, Image] = {}
     _add(found, node_image(provider, facts), DOCKER, "kind node")
     _add(found, pins().images["registry"], DOCKER, "image cache (local registry)")
-    _add(found, docker_host.python_base(), DOCKER, "parent of the base image")
+    _add(found, python_base or docker_host.python_base(), DOCKER, "parent of the base image")
     project = platform.env.image_registry.rstrip("/") + "/"
 
     def collect(refs: Iterator[str], user: str) -> None:
@@ -171,17 +177,15 @@ def build(
         if comp.chart:
             chart = comp.chart
             path = charts.cached_path(chart)
-            if fetch and not path.is_file():
-                assert helm is not None
+            if fetch and helm is not None and not path.is_file():
                 charts.ensure(helm, chart, f"bom:{name}")
             entry = ChartEntry(
                 name, chart.name, chart.version, chart.repo, str(path), path.is_file()
             )
             entries.append(entry)
-            if not entry.cached:
+            if not entry.cached or helm is None:
                 missing.append(entry)
             else:
-                assert helm is not None, "templating a chart needs helm"
                 text = charts.template(
                     helm,
                     f"bom:{name}",
