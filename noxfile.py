@@ -37,10 +37,23 @@ def _cli(session: nox.Session, *args: str) -> None:
 def up(session: nox.Session) -> None:
     """Build the base image and bring up (or converge) the local kind replica.
 
-    `-- --dry-run` prints the plan; `-- --profile minimal|default|full` picks the components.
+    `-- --dry-run` prints the plan; `-- --profile minimal|default|full` picks the components;
+    `-- --offline` refuses, before changing anything, unless the caches hold all it needs.
     """
     _toolkit(session, "docs")  # up builds the docs site it serves at docs.dmz.home
     session.run("streamforge", "up", *session.posargs)
+
+
+@nox.session
+def bom(session: nox.Session) -> None:
+    """Every chart and image the replica needs: `-- --env local --profile full [--json]`."""
+    _cli(session, "bom")
+
+
+@nox.session
+def prefetch(session: nox.Session) -> None:
+    """Fill the chart and image caches, so `up -- --offline` needs no network later."""
+    _cli(session, "prefetch")
 
 
 @nox.session

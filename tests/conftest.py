@@ -55,3 +55,39 @@ def docker() -> None:
     reason = docker_available()
     if reason:
         missing(reason)
+
+
+# The upstream charts at the pinned versions (reference data next to the repository, never
+# committed into it): the chart cache the tests use is filled from here.
+SHARED_CHARTS = next(
+    (p for p in (REPO.parent / "shared" / "charts", Path("/work/shared/charts")) if p.is_dir()),
+    REPO.parent / "shared" / "charts",
+)
+
+
+@pytest.fixture
+def chart_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A chart cache (STREAMFORGE_CHART_CACHE) holding copies of the shared upstream charts."""
+    if not SHARED_CHARTS.is_dir():
+        missing(f"the shared upstream charts are not at {SHARED_CHARTS}")
+    cache = tmp_path / "charts"
+    cache.mkdir()
+    for chart in SHARED_CHARTS.glob("*.tgz"):
+        shutil.copy(chart, cache / chart.name)
+    monkeypatch.setenv("STREAMFORGE_CHART_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture(scope="session")
+def helm_binary() -> str:
+    """The pinned helm binary (.ci/go-tools.sh builds it into ~/.cache/streamforge/ci-bin)."""
+    from streamforge.tools import ToolError, resolve
+
+    try:
+        tool = resolve("helm", allow_download=False)
+    except ToolError as exc:
+        missing(str(exc))
+        raise AssertionError from exc  # unreachable
+    if tool.source == "container":
+        missing("no helm binary at the pinned version on PATH (.ci/go-tools.sh builds it)")
+    return tool.command[0]

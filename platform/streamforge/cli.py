@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streamforge import console
 from streamforge.errors import ModelError, StreamforgeError
 from streamforge.load import Platform, find_root, load_platform
-from streamforge.model import PROFILES
+from streamforge.model import PROFILES, KindProvider
+
+if TYPE_CHECKING:
+    from streamforge.bom import Bom
 
 
 def _platform(args: argparse.Namespace) -> Platform:
@@ -36,6 +41,11 @@ def cmd_up(args: argparse.Namespace) -> None:
     from streamforge.replica import Replica
 
     replica = Replica(_platform(args))
+    if args.offline:  # before anything changes
+        from streamforge import offline
+
+        offline.check_up(replica.platform, replica.host_facts)
+        console.info("offline: the tools, the base image and both caches hold what up needs")
     steps = replica.steps()
     if args.dry_run:
         console.step(f"plan for env '{replica.platform.env.name}' (dry run: nothing is changed)")
@@ -48,6 +58,64 @@ def cmd_up(args: argparse.Namespace) -> None:
     replica.load_state()
     counts = plan.execute(steps, replica.state)
     console.step(f"up: {counts['ran']} step(s) ran, {counts['unchanged']} unchanged")
+
+
+def _replica_bom(args: argparse.Namespace) -> tuple[Platform, Bom]:
+    """The BOM of the env and profile; charts missing from the chart cache are pulled."""
+    from streamforge import bom, docker_host
+    from streamforge.render import Facts
+    from streamforge.tools import resolve
+
+    platform = _platform(args)
+    if not isinstance(platform.env.provider, KindProvider):
+        raise StreamforgeError(
+            f"env '{platform.env.name}' is not a kind replica; the bill of materials is the "
+            "replica's (use --env local)"
+        )
+    facts = Facts(node_image=docker_host.node_image_override())
+    result, _ = bom.build(platform, facts, resolve("helm"), fetch=True)
+    return platform, result
+
+
+def cmd_bom(args: argparse.Namespace) -> None:
+    if args.json:
+        with contextlib.redirect_stdout(sys.stderr):  # progress (chart pulls) off stdout
+            _, result = _replica_bom(args)
+        print(result.to_json())
+        return
+    _, result = _replica_bom(args)
+    console.step(f"bill of materials: env '{result.env}', profile '{result.profile}'")
+    console.step(f"{len(result.charts)} charts")
+    for chart in result.charts:
+        state = "cached" if chart.cached else "not cached"
+        console.info(f"{chart.name} {chart.version} ({chart.repo}) for {chart.component}: {state}")
+    console.step(
+        f"{len(result.images)} images (docker: run by the engine; cache: pulled by "
+        "the nodes through the image cache; project: built by up)"
+    )
+    for image in result.images:
+        console.info(f"{image.where:<8} {image.ref}  <- {', '.join(image.used_by)}")
+
+
+def cmd_prefetch(args: argparse.Namespace) -> None:
+    from streamforge import charts, deploy, docker_host, offline
+    from streamforge.tools import resolve
+
+    docker_host.check_engine()
+    for tool in ("kind", "helm"):
+        console.info(f"using {resolve(tool)}")
+    platform, result = _replica_bom(args)
+    console.step(f"charts: {len(result.charts)} in {charts.chart_cache()}")
+    console.step("images the Docker engine runs, then the image cache")
+    assert isinstance(platform.env.provider, KindProvider)
+    counts = offline.prefetch(result, platform.env.provider)
+    console.step("the base image")
+    console.info(deploy.ensure_base(platform.root))
+    console.step(
+        f"prefetch: {counts['pushed']} image(s) added to {offline.image_cache()}, "
+        f"{counts['cached']} already there, {counts['mirror']} served by the env's mirrors; "
+        f"now `nox -s up -- --offline --profile {result.profile}` needs no network"
+    )
 
 
 def cmd_down(args: argparse.Namespace) -> None:
@@ -138,6 +206,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
     p = command("up", cmd_up, "bring up or converge the local kind replica")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="refuse (before changing anything) unless the caches hold everything needed",
+    )
+    p = command("bom", cmd_bom, "every chart and image the replica needs (bill of materials)")
+    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = command("prefetch", cmd_prefetch, "fill the chart and image caches for `up --offline`")
     p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
     command("down", cmd_down, "remove the replica's cluster and registry (only those)")
     command("status", cmd_status, "what of the replica runs, and where")

@@ -14,9 +14,10 @@ from pathlib import Path
 from streamforge import console
 from streamforge.errors import StreamforgeError
 from streamforge.render.context import tree_hash
+from streamforge.render.kind import REGISTRY_NAME
 
 MANAGED = {"io.streamforge.managed": "true"}
-REGISTRY = "streamforge-registry"
+REGISTRY = REGISTRY_NAME  # the name the nodes' hosts.toml files use
 BASE_IMAGE = "streamforge/base"
 
 
@@ -62,6 +63,32 @@ def kind_subnet(network: str = "kind") -> str | None:
     return None
 
 
+def cgroup_version() -> int | None:
+    """The cgroup version kind's nodes and their kubelet will run on: Docker's `CgroupVersion`
+    (`docker info`), else, on Linux, the host's own (cgroup v2 has
+    /sys/fs/cgroup/cgroup.controllers), else None (unknown)."""
+    from streamforge import run
+
+    try:
+        found = run.capture(["docker", "info", "--format", "{{.CgroupVersion}}"])
+        answer = found.stdout.strip() if found.returncode == 0 else ""
+    except OSError:
+        answer = ""
+    if answer in ("1", "2"):
+        return int(answer)
+    if Path("/sys/fs/cgroup").is_dir():
+        return 2 if Path("/sys/fs/cgroup/cgroup.controllers").is_file() else 1
+    return None
+
+
+NODE_IMAGE_ENV = "STREAMFORGE_KIND_NODE_IMAGE"
+
+
+def node_image_override() -> str | None:
+    """STREAMFORGE_KIND_NODE_IMAGE: a locally built or mirrored kind node image."""
+    return os.environ.get(NODE_IMAGE_ENV) or None
+
+
 def base_image_tag(root: Path) -> str:
     """streamforge/base:<hash of its Dockerfile, the utils package and its parent image>."""
     parts = [
@@ -100,8 +127,26 @@ def registry_running(name: str = REGISTRY) -> bool:
     return bool(docker.container.inspect(name).state.running)
 
 
-def start_registry(image: str, port: int, name: str = REGISTRY) -> None:
-    """Run the local registry container (or start it again if it exists but stopped)."""
+REGISTRY_DATA = "/var/lib/registry"  # where the registry image keeps its storage
+
+
+def registry_data(name: str = REGISTRY) -> Path | None:
+    """The host folder mounted as the registry container's storage, if any."""
+    from python_on_whales import docker
+
+    for mount in docker.container.inspect(name).mounts or []:
+        if str(mount.destination) == REGISTRY_DATA and mount.source:
+            return Path(str(mount.source))
+    return None
+
+
+def start_registry(
+    image: str, port: int, name: str = REGISTRY, data_dir: Path | None = None
+) -> None:
+    """Run the local registry container (or start it again if it exists but stopped).
+
+    With `data_dir`, its storage is that host folder, so what it holds (the image cache)
+    outlives the container; a container of ours that stores elsewhere is replaced."""
     from python_on_whales import docker
 
     if docker.container.exists(name):
@@ -110,8 +155,15 @@ def start_registry(image: str, port: int, name: str = REGISTRY) -> None:
                 f"a container named {name} exists but was not created by "
                 f"StreamForge; remove or rename it (docker rm -f {name})"
             )
-        docker.container.start(name)
-        return
+        if data_dir is None or registry_data(name) == data_dir.resolve():
+            docker.container.start(name)
+            return
+        console.info(f"recreating {name} with its storage in {data_dir}")
+        docker.container.remove(name, force=True)
+    volumes: list[tuple[Path, str]] = []
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        volumes.append((data_dir.resolve(), REGISTRY_DATA))
     console.info(f"starting {image} as {name} on 127.0.0.1:{port}")
     docker.run(
         image,
@@ -120,6 +172,7 @@ def start_registry(image: str, port: int, name: str = REGISTRY) -> None:
         restart="always",
         labels=MANAGED,
         publish=[(f"127.0.0.1:{port}", 5000)],
+        volumes=volumes,
     )
 
 

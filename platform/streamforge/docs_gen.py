@@ -4,6 +4,7 @@
 below as in-memory files, so there is no committed copy that could drift from the data:
 
 - `reference/components.md`  component/version matrix per env and profile (component.yaml files)
+- `reference/bom.md`         the replica's bill of materials (`streamforge.bom`)
 - `reference/nodes.md`       homelab nodes and the kind nodes that stand for them (envs/*.yaml)
 - `reference/parity.md`      local vs homelab differences (`streamforge.parity.parity_markdown`)
 - `reference/sessions.md`    the nox sessions, read from noxfile.py's docstrings with `ast`
@@ -49,6 +50,8 @@ SITE_INPUTS = (
     "services",
     "platform/components",
     "platform/docs-site",
+    "platform/pins.yaml",
+    "platform/streamforge/bom.py",
     "platform/streamforge/docs_gen.py",
     "platform/streamforge/parity.py",
 )
@@ -294,6 +297,69 @@ def parity_page(root: Path) -> str:
     return head + "\n" + body + "\n"
 
 
+# -- reference/bom.md ------------------------------------------------------------------------
+def _hashless(ref: str) -> str:
+    return ref.rsplit(":", 1)[0] + ":<content hash>"
+
+
+def bom_page(root: Path) -> str:
+    """The replica's bill of materials (env `local`, profile `full`, the superset). The images
+    of a chart are listed when the pinned helm binary and the chart are on this machine
+    (charts are never fetched while the site builds); `nox -s bom` always lists them all."""
+    from streamforge.bom import build
+    from streamforge.pins import pins
+    from streamforge.render import Facts
+    from streamforge.tools import ToolError, resolve
+
+    platform = _load(root, "local", "full")
+    try:
+        helm = resolve("helm", allow_download=False)
+    except ToolError:
+        helm = None
+    if helm is not None and helm.source == "container":
+        helm = None  # too slow for every site build
+    bom, unlisted = build(
+        platform, Facts(), helm, fetch=False, python_base=pins().images["python_base"]
+    )
+    out = [
+        "# Bill of materials\n",
+        GENERATED_NOTE.format(
+            sources="`platform/pins.yaml`, `platform/components/*` and the charts they pin, "
+            "templated with the `local` env's values (`streamforge.bom`)"
+        ),
+        "Everything the replica (env `local`, profile `full`) needs from the internet. "
+        "`nox -s prefetch` fetches it into the caches, after which `nox -s up -- --offline` "
+        "needs no network; `nox -s bom -- --profile P --json` prints it for any profile. "
+        "See [Offline work, mirrors and caches](../guides/offline.md).\n",
+        "## Charts\n",
+    ]
+    rows = [
+        [c.component, f"`{c.name}`", f"`{c.version}`", c.repo, f"`{Path(c.file).name}`"]
+        for c in bom.charts
+    ]
+    out.append(_table(["Component", "Chart", "Version", "Repository", "Cached as"], rows))
+    out.append("\n## Images\n")
+    out.append(
+        "**docker**: run by the local Docker engine; **cache**: pulled by the nodes through "
+        "the image cache; **project**: built from this repository by `up` (tags are content "
+        "hashes).\n"
+    )
+    # a project image's tag is the hash of its sources, which this site does not depend on
+    rows = [
+        [i.where, f"`{_hashless(i.ref) if i.where == 'project' else i.ref}`", ", ".join(i.used_by)]
+        for i in bom.images
+    ]
+    out.append(_table(["Where", "Image", "Used by"], rows))
+    if unlisted:
+        names = ", ".join(f"`{c.name}`" for c in unlisted)
+        out.append(
+            f'\n!!! note "Images of {len(unlisted)} chart(s) not listed here"\n'
+            f"    The site was built without the pinned helm binary or these charts in the "
+            f"chart cache: {names}. `nox -s bom` lists their images.\n"
+        )
+    return "\n".join(out)
+
+
 # -- reference/sessions.md -------------------------------------------------------------------
 def _literal(node: ast.expr | None) -> Any:
     try:
@@ -370,6 +436,7 @@ def generated_pages(
     """docs URI -> markdown of every generated page."""
     return {
         "reference/components.md": components_page(root),
+        "reference/bom.md": bom_page(root),
         "reference/nodes.md": nodes_page(root),
         "reference/parity.md": parity_page(root),
         "reference/sessions.md": sessions_page(root),

@@ -141,6 +141,22 @@ def _tools() -> list[Check]:
     return checks
 
 
+def _cgroup() -> Check:
+    """kubelet 1.35+ refuses cgroup v1 unless configured not to; `up` adds that patch to the kind
+    config on a v1 host, but v1 is in maintenance mode upstream (KEP-4569)."""
+    version = docker_host.cgroup_version()
+    if version is None:
+        return Check("cgroup", True, "version unknown (Docker does not say)", fatal=False)
+    return Check(
+        "cgroup",
+        version == 2,
+        f"v{version}" + (" (up sets kubelet failCgroupV1: false)" if version == 1 else ""),
+        "boot the host (or WSL2 / the Docker VM) with cgroup v2: kernel parameter "
+        "systemd.unified_cgroup_hierarchy=1",
+        fatal=False,
+    )
+
+
 def _disk() -> Check:
     free = shutil.disk_usage(Path.home()).free / 1024**3
     return Check(
@@ -156,6 +172,7 @@ def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
         _inotify,
         lambda: _ports(provider, cluster_running),
         _tools,
+        _cgroup,
         _disk,
     ]
     found: list[Check] = []

@@ -27,11 +27,12 @@ def _in_container(image: str, step: str, args: list[str], fix: str, quiet: bool)
     volumes: list[tuple[Path, str] | tuple[Path, str, str]] = [(cwd, str(cwd))]
     if kubeconfig.is_file():
         volumes.append((kubeconfig, "/root/.kube/config", "ro"))
-    # paths in args (charts, values files) must resolve inside the container too
-    for arg in args:
+    # paths in args (charts, values files) must resolve inside the container too; `helm pull`
+    # writes into its --destination
+    for previous, arg in zip(["", *args], args, strict=False):
         path = Path(arg)
         if path.is_absolute() and path.exists() and not path.is_relative_to(cwd):
-            volumes.append((path, str(path), "ro"))
+            volumes.append((path, str(path), "rw" if previous == "--destination" else "ro"))
     lines: list[str] = []
     try:
         for _source, raw in docker.run(

@@ -102,6 +102,7 @@ def load_platform(root: Path, env_name: str, profile: str | None = None) -> Plat
     if problems or env is None:
         raise ModelError(problems)
     enabled = _check(env, env_origins, components, comp_origins, services, svc_origins, problems)
+    _check_mirrors(root, env, env_origins, problems)
     if problems:
         raise ModelError(problems)
     origins = {
@@ -448,6 +449,26 @@ def _check(
                 )
             )
     return _order(enabled, components, co, problems)
+
+
+def mirror_ca(root: Path, path: str) -> Path:
+    """A mirror's ca_file: `~` expanded, relative paths from the repository root."""
+    return (root / Path(path).expanduser()).resolve()
+
+
+def _check_mirrors(root: Path, env: Env, eo: Origins, problems: list[Problem]) -> None:
+    if env.provider.type != "kind":
+        return
+    for host, mirror in env.provider.mirrors.items():
+        if mirror.ca_file and not mirror_ca(root, mirror.ca_file).is_file():
+            problems.append(
+                eo.problem(
+                    ("provider", "mirrors", host, "ca_file"),
+                    f"ca_file '{mirror.ca_file}' of the {host} mirror is not a file",
+                    "point it at the PEM CA certificate that signed the mirror's certificate "
+                    "(relative to the repository root, or absolute), or remove ca_file",
+                )
+            )
 
 
 def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:

@@ -27,6 +27,7 @@ class Pins(BaseModel):
     tools: dict[str, Tool]
     images: dict[str, str]
     test_tools: dict[str, Tool] = {}
+    test_images: dict[str, str] = {}
 
 
 @cache

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
 
-from streamforge import console, docker_host, docs_gen, run
+from streamforge import charts, console, docker_host, docs_gen, run
 from streamforge.build import build_image
 from streamforge.errors import StreamforgeError
 from streamforge.helm import helm
 from streamforge.kube import Kube
 from streamforge.load import Platform, load_platform
 from streamforge.model import KindProvider
+from streamforge.offline import image_cache
 from streamforge.pins import pins
 from streamforge.plan import State, Step, digest
-from streamforge.render import Facts, Rendered, render, write
+from streamforge.render import Facts, Rendered, mirrors, render, write
 from streamforge.render.context import dump
 from streamforge.tools import Resolved, resolve
 
@@ -60,12 +62,19 @@ class Replica:
         return Path(self.provider.shared_dir).expanduser().resolve()
 
     @cached_property
+    def host_facts(self) -> Facts:
+        """The facts known before the cluster exists: cgroup version, node image, RWX folder."""
+        return Facts(
+            rwx_host_dir=str(self.rwx_host_dir),
+            cgroup_version=docker_host.cgroup_version() or 2,
+            node_image=docker_host.node_image_override(),
+        )
+
+    @cached_property
     def facts(self) -> Facts:
         """This machine's facts; read once kind has made its docker network."""
         subnet = docker_host.kind_subnet()
-        return Facts(
-            rwx_host_dir=str(self.rwx_host_dir), **({"kind_subnet": subnet} if subnet else {})
-        )
+        return replace(self.host_facts, kind_subnet=subnet) if subnet else self.host_facts
 
     @cached_property
     def rendered(self) -> Rendered:
@@ -87,9 +96,9 @@ class Replica:
             ),
             Step(
                 "registry",
-                f"local registry on 127.0.0.1:{self.provider.registry_port}",
+                f"local registry (the image cache) on 127.0.0.1:{self.provider.registry_port}",
                 self.start_registry,
-                present=docker_host.registry_running,
+                present=self.registry_present,
             ),
             Step(
                 "cluster",
@@ -100,9 +109,9 @@ class Replica:
             ),
             Step(
                 "registry-wiring",
-                "point every node's containerd at the local registry",
+                "point every node's containerd at the image cache (certs.d/*/hosts.toml)",
                 self.wire_registry,
-                inputs=lambda: digest(self.provider.registry_port, self.node_containers()),
+                inputs=lambda: digest(self.node_containers(), self.node_files()),
             ),
         ]
         for image, (source, _) in PROJECT_IMAGES.items():
@@ -159,7 +168,15 @@ class Replica:
         deploy.build_base(self.platform.root)
 
     def start_registry(self) -> None:
-        docker_host.start_registry(pins().images["registry"], self.provider.registry_port)
+        docker_host.start_registry(
+            pins().images["registry"], self.provider.registry_port, data_dir=image_cache()
+        )
+
+    def registry_present(self) -> bool:
+        return (
+            docker_host.registry_running()
+            and docker_host.registry_data() == image_cache().resolve()
+        )
 
     def cluster_exists(self) -> bool:
         out = run.capture([*self.kind.command, "get", "clusters"])
@@ -171,9 +188,7 @@ class Replica:
         config.parent.mkdir(parents=True, exist_ok=True)
         from streamforge.render import kind as kind_render
 
-        config.write_text(
-            kind_render.render(self.platform, Facts(rwx_host_dir=str(self.rwx_host_dir)))
-        )
+        config.write_text(kind_render.render(self.platform, self.host_facts))
         run.run(
             "cluster",
             [
@@ -196,26 +211,34 @@ class Replica:
         out = run.capture([*self.kind.command, "get", "nodes", "--name", self.name])
         return sorted(out.stdout.split())
 
+    def node_files(self) -> dict[str, str]:
+        """{path in a node: text}: the rendered hosts.toml files and the env mirrors' CAs."""
+        from streamforge.load import mirror_ca
+        from streamforge.render.mirrors import CERTS_D, RENDER_DIR, ca_path
+
+        files = {
+            str(CERTS_D / rel[len(RENDER_DIR) + 1 :]): text
+            for rel, text in self.rendered.files.items()
+            if rel.startswith(RENDER_DIR + "/")
+        }
+        for registry, mirror in self.provider.mirrors.items():
+            if mirror.ca_file:
+                ca = mirror_ca(self.platform.root, mirror.ca_file)
+                files[str(ca_path(registry))] = ca.read_text()
+        return files
+
     def wire_registry(self) -> None:
-        """kind's local-registry recipe: certs.d on each node, network, KEP-1755 ConfigMap."""
+        """kind's local-registry recipe, for every upstream registry: certs.d on each node
+        (containerd reads it on every pull, no restart), network, KEP-1755 ConfigMap."""
         docker_host.connect_registry()
         port = self.provider.registry_port
-        hosts = f'[host."http://{docker_host.REGISTRY}:5000"]\n'
+        script = mirrors.write_script(self.node_files())
         for node in self.node_containers():
             run.run(
                 "registry-wiring",
-                [
-                    "docker",
-                    "exec",
-                    "-i",
-                    node,
-                    "sh",
-                    "-c",
-                    f"mkdir -p /etc/containerd/certs.d/localhost:{port} && "
-                    f"cat > /etc/containerd/certs.d/localhost:{port}/hosts.toml",
-                ],
+                ["docker", "exec", "-i", node, "sh"],
                 "is the node container running? `docker ps`",
-                stdin=hosts,
+                stdin=script,
                 quiet=True,
             )
         hosting = {
@@ -314,9 +337,8 @@ class Replica:
         self.kube.apply(step, json.dumps(namespace))
         if comp.chart:
             values = self.workdir / "rendered" / "values" / f"{name}.yaml"
-            chart = comp.chart
-            ref = f"{chart.repo}/{chart.name}" if chart.repo.startswith("oci://") else chart.name
-            repo = [] if chart.repo.startswith("oci://") else ["--repo", chart.repo]
+            # from the chart cache, pulled only if it is not there yet
+            chart_file = charts.ensure(self.helm, comp.chart, step)
             helm(
                 self.helm,
                 step,
@@ -324,10 +346,7 @@ class Replica:
                     "upgrade",
                     "--install",
                     name,
-                    ref,
-                    *repo,
-                    "--version",
-                    chart.version,
+                    str(chart_file),
                     "--namespace",
                     comp.namespace,
                     "--values",

@@ -44,8 +44,18 @@ def test_doctor_reports_each_check(scratch: str, capsys) -> None:
     code = main(["doctor"])
     out = capsys.readouterr().out
     assert "docker" in out and "engine" in out
-    for check in ("cpu", "memory", "kind", "helm", "kubectl", "disk"):
+    for check in ("cpu", "memory", "kind", "helm", "kubectl", "cgroup", "disk"):
         assert check in out
+    # the cgroup version Docker reports, and on v1 a warning with the fix
+    import subprocess
+
+    version = subprocess.run(
+        ["docker", "info", "--format", "{{.CgroupVersion}}"], capture_output=True, text=True
+    ).stdout.strip()
+    (line,) = [ln for ln in out.splitlines() if ln.split()[1:2] == ["cgroup"]]
+    assert f"v{version}" in line
+    if version == "1":
+        assert line.startswith("warn") and "systemd.unified_cgroup_hierarchy=1" in out
     # a warning (CI's 2 cores) never fails doctor; a failed check always does, with its fix
     failed = [line for line in out.splitlines() if line.startswith("FAIL")]
     assert code == (1 if failed else 0)

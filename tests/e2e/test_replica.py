@@ -25,14 +25,16 @@ from typing import Any
 
 import pytest
 
+from streamforge.pins import pins
 from tests.conftest import REPO, docker_available, missing
 
 pytestmark = pytest.mark.e2e
 
 CONTEXT = "kind-streamforge"
-BUSYBOX = "docker.io/library/busybox:1.37.0"
-WHOAMI = "docker.io/traefik/whoami:v1.10.3"
-KAFKA = "quay.io/strimzi/kafka:0.49.1-kafka-4.1.1"
+# pinned in platform/pins.yaml, so the bill of materials (and `nox -s prefetch`) has them
+BUSYBOX = pins().test_images["busybox"]
+WHOAMI = pins().test_images["whoami"]
+KAFKA = pins().test_images["kafka_client"]
 
 
 def _gate() -> None:

@@ -87,3 +87,50 @@ def test_kindcheck_rejects_a_misspelt_field(config_text: str, tmp_path: Path) ->
     done = kindcheck(path)
     assert done.returncode == 1
     assert "extraPortMapping" in done.stderr
+
+
+def test_a_cgroup_v1_host_gets_the_kubelet_patch_and_a_v2_host_does_not(tmp_path: Path) -> None:
+    platform = load_platform(REPO, "local")
+    v1_text = render(platform, Facts(cgroup_version=1)).files["kind-config.yaml"]
+    v1 = YAML(typ="safe").load(v1_text)
+    v2 = YAML(typ="safe").load(render(platform, Facts(cgroup_version=2)).files["kind-config.yaml"])
+    (patch,) = v1["kubeadmConfigPatches"]
+    assert YAML(typ="safe").load(patch) == {"kind": "KubeletConfiguration", "failCgroupV1": False}
+    assert "kubeadmConfigPatches" not in v2
+    assert "failCgroupV1" not in render(platform, Facts()).files["kind-config.yaml"]
+    path = tmp_path / "kind-config.yaml"
+    path.write_text(v1_text)
+    done = kindcheck(path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_node_image_override_order(model_copy: Path, edit) -> None:
+    pinned = render(load_platform(model_copy, "local"), Facts()).files["kind-config.yaml"]
+    assert "kindest/node:v1.36.1@sha256:" in pinned
+    edit(
+        model_copy / "envs" / "local.yaml",
+        "  cluster_name: streamforge\n",
+        "  cluster_name: streamforge\n  node_image: streamforge-ci/node:v1.36.1\n",
+    )
+    platform = load_platform(model_copy, "local")
+    from_env = YAML(typ="safe").load(render(platform, Facts()).files["kind-config.yaml"])
+    assert {n["image"] for n in from_env["nodes"]} == {"streamforge-ci/node:v1.36.1"}
+    # the env var (a fact `up` reads) beats the env file
+    facts = Facts(node_image="mirror.example.com/kindest/node:v1.36.1")
+    overridden = YAML(typ="safe").load(render(platform, facts).files["kind-config.yaml"])
+    assert {n["image"] for n in overridden["nodes"]} == {"mirror.example.com/kindest/node:v1.36.1"}
+
+
+def test_a_bad_node_image_names_file_and_field(model_copy: Path, edit) -> None:
+    from streamforge.errors import ModelError
+
+    edit(
+        model_copy / "envs" / "local.yaml",
+        "  cluster_name: streamforge\n",
+        "  cluster_name: streamforge\n  node_image: Kindest/Node::v1\n",
+    )
+    with pytest.raises(ModelError) as caught:
+        load_platform(model_copy, "local")
+    message = str(caught.value)
+    assert "envs/local.yaml" in message and "provider.node_image" in message
+    assert "'Kindest/Node::v1' is not an image reference" in message

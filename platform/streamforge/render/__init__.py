@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from streamforge.load import Platform
-from streamforge.render import argocd, dns, kind, kubespray, releases
+from streamforge.render import argocd, dns, kind, kubespray, mirrors, releases
 from streamforge.render.context import Facts, Rendered, addresses
 from streamforge.render.output import MARKER, check_output
 
@@ -28,6 +28,7 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     out.files.update(services.render_files(platform))
     if platform.env.provider.type == "kind":
         out.files["kind-config.yaml"] = kind.render(platform, facts)
+        out.files.update(mirrors.render(platform))
     else:
         out.files.update(argocd.render(platform, out))
         out.files.update(kubespray.render(platform))

@@ -33,6 +33,10 @@ class Facts:
     kind_subnet: str = DEFAULT_KIND_SUBNET
     # the host folder behind the RWX class; `up` passes the expanded path
     rwx_host_dir: str | None = None
+    # Docker's CgroupVersion (`docker info`): kubelet refuses cgroup v1 unless told not to
+    cgroup_version: int = 2
+    # STREAMFORGE_KIND_NODE_IMAGE, read by `up`: beats provider.node_image and the pin
+    node_image: str | None = None
 
 
 @dataclass

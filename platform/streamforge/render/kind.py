@@ -14,10 +14,22 @@ RWX_NODE_PATH = "/var/local/streamforge-rwx"
 REGISTRY_NAME = "streamforge-registry"
 
 
+# kubelet 1.35+ refuses to start on a cgroup v1 host unless its configuration sets this
+# (KubeletConfiguration `failCgroupV1`, KEP-4569, true by default since 1.35); kind v0.32 only
+# warns about v1.
+CGROUP_V1_PATCH = "kind: KubeletConfiguration\nfailCgroupV1: false\n"
+
+
+def node_image(provider: KindProvider, facts: Facts) -> str:
+    """The kind node image: STREAMFORGE_KIND_NODE_IMAGE (passed in as a fact), else the env's
+    provider.node_image, else the digest pin in platform/pins.yaml."""
+    return facts.node_image or provider.node_image or pins().images["kind_node"]
+
+
 def render(platform: Platform, facts: Facts) -> str:
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)
-    image = pins().images["kind_node"]
+    image = node_image(provider, facts)
     mounts = [
         {"hostPath": facts.rwx_host_dir or provider.shared_dir, "containerPath": RWX_NODE_PATH}
     ]
@@ -62,7 +74,7 @@ def render(platform: Platform, facts: Facts) -> str:
                 )
             ]
         nodes.append(worker)
-    config = {
+    config: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
         "name": provider.cluster_name,
@@ -75,4 +87,6 @@ def render(platform: Platform, facts: Facts) -> str:
         ],
         "nodes": nodes,
     }
+    if facts.cgroup_version == 1:
+        config["kubeadmConfigPatches"] = [CGROUP_V1_PATCH]
     return dump(config)
