@@ -167,10 +167,12 @@ def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
 
 def report(found: list[Check]) -> None:
     for check in found:
-        mark = (
-            "[green]ok[/]  " if check.ok else ("[red]FAIL[/]" if check.fatal else "[yellow]warn[/]")
+        label, style = (
+            ("ok   ", "green")
+            if check.ok
+            else (("FAIL ", "red") if check.fatal else ("warn ", "yellow"))
         )
-        console.console.print(f"{mark} {check.name:<28} {check.detail}")
+        console.mark(label, style, f"{check.name:<28} {check.detail}")
         if not check.ok:
             console.console.print(f"       fix: {check.fix}", markup=False)
     failed = [c for c in found if not c.ok and c.fatal]
