@@ -20,7 +20,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     from streamforge.render import Facts, render, write
 
     platform = _platform(args)
-    facts = Facts(kind_subnet=args.kind_subnet) if args.kind_subnet else Facts()
+    facts = Facts(kind_subnet=str(args.kind_subnet)) if args.kind_subnet else Facts()
     rendered = render(platform, facts)
     if platform.env.is_replica:  # the replica is the env that differs from production
         from streamforge.parity import parity_markdown
@@ -120,6 +120,15 @@ def cmd_ca(args: argparse.Namespace) -> None:
     )
 
 
+def _kind_subnet(value: str) -> str:
+    from streamforge.render.context import kind_subnet
+
+    try:
+        return str(kind_subnet(value))
+    except StreamforgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -134,7 +143,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("render", cmd_render, "write every artefact of an env into a directory")
     p.add_argument("--output", "-o", help="directory (default build/rendered/<env>)")
-    p.add_argument("--kind-subnet", help="the docker kind network's subnet (default 172.18.0.0/16)")
+    p.add_argument(
+        "--kind-subnet",
+        type=_kind_subnet,
+        help="the docker kind network's subnet (default 172.18.0.0/16)",
+    )
     p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
     p = command("up", cmd_up, "bring up or converge the local kind replica")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
