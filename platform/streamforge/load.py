@@ -372,7 +372,8 @@ def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
     if net.lb_pool == "auto":
         return
     first, last = address_range(net.lb_pool)
-    check_pool(net.lb_pool, net.subnet, eo, problems)
+    if not (env.is_replica and net.subnet in (None, "auto")):  # else: at render, with the kind net
+        check_pool(net.lb_pool, net.subnet, eo, problems)
     server = env.storage.nfs.server if env.storage.nfs else None
     if server and server.replace(".", "").isdigit():
         address = ipaddress.IPv4Address(server)

@@ -10,7 +10,14 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+)
 
 PROFILES = ("minimal", "default", "full")
 Profile = Literal["minimal", "default", "full"]
@@ -196,9 +203,12 @@ class Network(Strict):
 
     @field_validator("ingress_address", "backup_ingress_address")
     @classmethod
-    def _address(cls, value: str) -> str:
+    def _address(cls, value: str, info: ValidationInfo) -> str:
         if value != "auto":
-            ipv4(value)
+            ipv4(
+                value,
+                "`192.168.1.153`" if info.field_name == "ingress_address" else "`192.168.1.154`",
+            )
         return value
 
 
