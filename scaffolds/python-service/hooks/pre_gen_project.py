@@ -54,7 +54,8 @@ def name_problem(name: str) -> str | None:
     clash = python_clash(package)
     if clash:
         suggestion = next(
-            s for s in (f"{name}-service", f"{name}-svc", "order-enricher")
+            s
+            for s in (f"{name}-service", f"{name}-svc", "order-enricher")
             if len(s) <= MAX_LENGTH and not python_clash(s.replace("-", "_"))
         )
         return (
