@@ -51,11 +51,10 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> None:
-    from streamforge import docker_host
+    from streamforge import status
     from streamforge.replica import Replica
 
-    docker_host.check_engine()
-    Replica(_platform(args)).down()
+    status.down(Replica(_platform(args)))  # never downloads: works offline
 
 
 def cmd_status(args: argparse.Namespace) -> None:
