@@ -45,6 +45,11 @@ def cmd_up(args: argparse.Namespace) -> None:
     from streamforge import docker_host
 
     docker_host.check_engine()  # fail in seconds, before anything else
+    from streamforge.tools import internet_problem
+
+    offline = internet_problem()
+    if offline:  # say it once, up front; steps that need nothing from the internet still run
+        console.step(offline)
     replica.load_state()
     counts = plan.execute(steps, replica.state)
     console.step(f"up: {counts['ran']} step(s) ran, {counts['unchanged']} unchanged")
