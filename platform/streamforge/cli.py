@@ -25,7 +25,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     from streamforge.render import Facts, render, write
 
     platform = _platform(args)
-    facts = Facts(kind_subnet=args.kind_subnet) if args.kind_subnet else Facts()
+    facts = Facts(kind_subnet=str(args.kind_subnet)) if args.kind_subnet else Facts()
     rendered = render(platform, facts)
     if platform.env.is_replica:  # the replica is the env that differs from production
         from streamforge.parity import parity_markdown
@@ -55,6 +55,11 @@ def cmd_up(args: argparse.Namespace) -> None:
     from streamforge import docker_host
 
     docker_host.check_engine()  # fail in seconds, before anything else
+    from streamforge.tools import internet_problem
+
+    unreachable = None if args.offline else internet_problem()
+    if unreachable:  # say it once, up front; steps that need nothing from the internet still run
+        console.step(unreachable)
     replica.load_state()
     counts = plan.execute(steps, replica.state)
     console.step(f"up: {counts['ran']} step(s) ran, {counts['unchanged']} unchanged")
@@ -119,11 +124,10 @@ def cmd_prefetch(args: argparse.Namespace) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> None:
-    from streamforge import docker_host
+    from streamforge import status
     from streamforge.replica import Replica
 
-    docker_host.check_engine()
-    Replica(_platform(args)).down()
+    status.down(Replica(_platform(args)))  # never downloads: works offline
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -188,6 +192,15 @@ def cmd_ca(args: argparse.Namespace) -> None:
     )
 
 
+def _kind_subnet(value: str) -> str:
+    from streamforge.render.context import kind_subnet
+
+    try:
+        return str(kind_subnet(value))
+    except StreamforgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -202,7 +215,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("render", cmd_render, "write every artefact of an env into a directory")
     p.add_argument("--output", "-o", help="directory (default build/rendered/<env>)")
-    p.add_argument("--kind-subnet", help="the docker kind network's subnet (default 172.18.0.0/16)")
+    p.add_argument(
+        "--kind-subnet",
+        type=_kind_subnet,
+        help="the docker kind network's subnet (default 172.18.0.0/16)",
+    )
     p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
     p = command("up", cmd_up, "bring up or converge the local kind replica")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")

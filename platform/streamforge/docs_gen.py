@@ -511,6 +511,19 @@ def _root(config: MkDocsConfig) -> Path:
     return Path(str(config.config_file_path)).resolve().parent
 
 
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Keep anchor validation on whatever the log level: mkdocs collects a page's links to
+    anchors only while its `mkdocs.structure.pages` logger is above DEBUG (structure/pages.py,
+    Page.render), so `mkdocs build -v` silently passed dead anchors that the plain build
+    refuses. Holding that one logger at INFO costs its debug lines, not the check."""
+    import logging
+
+    pages_log = logging.getLogger("mkdocs.structure.pages")
+    if pages_log.getEffectiveLevel() <= logging.DEBUG:
+        pages_log.setLevel(logging.INFO)
+    return config
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     from mkdocs.exceptions import PluginError
     from mkdocs.structure.files import File

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from streamforge import sources
 from streamforge.errors import ModelError, Problem
+from streamforge.explain import validate
 from streamforge.model import (
-    ALLOWED_RESTRICTED,
+    KUBELET_LABELS,
     PROFILES,
-    RESTRICTED_LABEL,
     Component,
     Env,
     Service,
     address_range,
+    network,
+    self_assignable,
 )
 from streamforge.sources import Loc, Origins
 
@@ -102,6 +103,7 @@ def load_platform(root: Path, env_name: str, profile: str | None = None) -> Plat
     if problems or env is None:
         raise ModelError(problems)
     enabled = _check(env, env_origins, components, comp_origins, services, svc_origins, problems)
+    _check_services(root, env, env_origins, services, svc_origins, problems)
     _check_mirrors(root, env, env_origins, problems)
     if problems:
         raise ModelError(problems)
@@ -161,7 +163,16 @@ def _load_env(
                 ]
             )
         data["profile"] = profile
-    return _validate(Env, data, origins, problems), origins
+    env = validate(Env, data, origins, problems)
+    if env is not None and env.name != name:
+        problems.append(
+            origins.problem(
+                ("name",),
+                f"name '{env.name}' differs from the file name '{name}.yaml'",
+                f"write name: {name} (or rename the file to {env.name}.yaml)",
+            )
+        )
+    return env, origins
 
 
 def _load_all(
@@ -171,7 +182,7 @@ def _load_all(
     all_origins: dict[str, Origins] = {}
     for path in sorted(folder.glob(f"*/{filename}")):
         data, origins = sources.load(path)
-        item = _validate(model, data, origins, problems)
+        item = validate(model, data, origins, problems)
         if item is None:
             continue
         if item.name != path.parent.name:  # type: ignore[attr-defined]
@@ -187,101 +198,6 @@ def _load_all(
         items[item.name] = item  # type: ignore[attr-defined]
         all_origins[item.name] = origins  # type: ignore[attr-defined]
     return items, all_origins
-
-
-def _validate(model: type[BaseModel], data: Any, origins: Origins, problems: list[Problem]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            problems.append(_explain(model, err, origins))
-        return None
-
-
-def _explain(model: type[BaseModel], err: Any, origins: Origins) -> Problem:
-    """Turn one pydantic error into a problem with a fix a user can follow."""
-    loc: Loc = tuple(part for part in err["loc"] if not _is_union_tag(model, err["loc"], part))
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, tuple(err["loc"])[:-1])
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        fix = f"did you mean '{guess[0]}'?" if guess else "remove it"
-        return origins.problem(
-            loc, f"unknown key '{where}'", f"{fix} (allowed here: {', '.join(allowed)})"
-        )
-    if kind == "missing":
-        return origins.problem(loc[:-1], f"missing required key '{where}'", f"add '{loc[-1]}:'")
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        tag = err["ctx"]["discriminator"].strip("'")
-        return origins.problem(
-            (*loc, tag),
-            f"{where}.{tag}: {err['msg']}",
-            f"set {tag}: to one of {err['ctx'].get('expected_tags', '')}",
-        )
-    if kind == "value_error":
-        message = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-        return origins.problem(loc, f"{where}: {message}", "correct the value")
-    if kind == "string_pattern_mismatch":
-        return origins.problem(
-            loc,
-            f"{where}: '{err['input']}' has the wrong form",
-            f"it must match {err['ctx']['pattern']}",
-        )
-    if kind == "string_type":
-        return origins.problem(
-            loc, f"{where}: expected text, got {err['input']!r}", f'quote it: "{err["input"]}"'
-        )
-    return origins.problem(
-        loc, f"{where}: {err['msg'].lower()} (got {err['input']!r})", "correct the value"
-    )
-
-
-def _is_union_tag(model: type[BaseModel], loc: tuple[Any, ...], part: Any) -> bool:
-    # pydantic inserts the discriminator value ('kind') into the loc of tagged-union errors
-    return (
-        bool(loc)
-        and loc[0] == "provider"
-        and len(loc) > 1
-        and loc[1] == part
-        and part in ("kind", "existing")
-    )
-
-
-def _allowed_keys(model: Any, loc: Loc) -> list[str]:
-    """The keys allowed at `loc` inside `model`, found by walking its type annotations."""
-    current: Any = model
-    for part in loc:
-        current = _unwrap(current, part)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or name for name, f in current.model_fields.items()]
-    return []
-
-
-def _unwrap(tp: Any, part: str | int) -> Any:
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
-        fields = {f.alias or n: f for n, f in tp.model_fields.items()}
-        return _strip(fields[str(part)].annotation) if str(part) in fields else None
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (list, dict) and args:
-        return _strip(args[-1])
-    for member in args:  # a tagged union: pydantic put the tag value into the loc
-        member = _strip(member)
-        tag = getattr(member, "model_fields", {}).get("type")
-        if tag is not None and part in typing.get_args(tag.annotation):
-            return member
-    return None
-
-
-def _strip(tp: Any) -> Any:
-    """Peel Annotated and Optional so the model class underneath shows."""
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if typing.get_origin(tp) in (typing.Union, __import__("types").UnionType) and len(args) == 1:
-        return _strip(args[0])
-    return tp
 
 
 def _check(
@@ -337,16 +253,40 @@ def _check(
                 )
             else:
                 for key in mirrored_node.labels:
-                    if RESTRICTED_LABEL.search(key) and not ALLOWED_RESTRICTED.match(key):
+                    if not self_assignable(key):
                         n_loc = ("nodes", node_names.index(name), "labels", key)
                         problems.append(
                             eo.problem(
                                 n_loc,
                                 f"label '{key}' of mirrored node '{name}' is in a "
-                                "kubernetes.io namespace, which kind nodes cannot self-assign",
-                                "use a streamforge.io/ label instead",
+                                "kubernetes.io or k8s.io namespace the kubelet may not "
+                                "self-assign, so the kind node would not start",
+                                "use a streamforge.io/ label instead, or one the kubelet may set "
+                                "(node.kubernetes.io/*, kubelet.kubernetes.io/*, "
+                                f"{', '.join(sorted(KUBELET_LABELS))})",
                             )
                         )
+            if name in env.provider.mirror_nodes[:index]:
+                problems.append(
+                    eo.problem(
+                        loc,
+                        f"mirror_nodes lists '{name}' twice",
+                        "list each node once (kind makes one worker per entry)",
+                    )
+                )
+        ports: dict[int, str] = {}
+        for key in ("http_port", "https_port", "registry_port"):
+            port = getattr(env.provider, key)
+            if port in ports:
+                problems.append(
+                    eo.problem(
+                        ("provider", key),
+                        f"{key} {port} is also {ports[port]}",
+                        "give each host port its own number",
+                    )
+                )
+            ports.setdefault(port, key)
+        _check_kubernetes_version(env, eo, problems)
 
     _check_network(env, eo, problems)
     _check_api_vip(env, eo, problems)
@@ -451,6 +391,24 @@ def _check(
     return _order(enabled, components, co, problems)
 
 
+def _check_kubernetes_version(env: Env, eo: Origins, problems: list[Problem]) -> None:
+    """The replica runs the Kubernetes of the pinned kind node image: the env must say so."""
+    from streamforge.pins import PINS_FILE, pins
+
+    image = pins().images["kind_node"]
+    tag = image.split("@", 1)[0].rpartition(":")[2]
+    if env.kubernetes_version != tag:
+        problems.append(
+            eo.problem(
+                ("kubernetes_version",),
+                f"kubernetes_version {env.kubernetes_version} is not what the kind node image "
+                f"pinned in {sources.display_path(PINS_FILE)} runs ({tag})",
+                f"write kubernetes_version: {tag}, or pin a kindest/node image of "
+                f"{env.kubernetes_version} (images.kind_node)",
+            )
+        )
+
+
 def mirror_ca(root: Path, path: str) -> Path:
     """A mirror's ca_file: `~` expanded, relative paths from the repository root."""
     return (root / Path(path).expanduser()).resolve()
@@ -472,10 +430,35 @@ def _check_mirrors(root: Path, env: Env, eo: Origins, problems: list[Problem]) -
 
 
 def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
+    """Addresses of a production env (the replica's are checked against the docker kind
+    network at render time): inside the nodes' subnet, not its network or broadcast address,
+    each used once."""
     net = env.network
     if net.lb_pool == "auto":
         return
     first, last = address_range(net.lb_pool)
+    if not (env.is_replica and net.subnet in (None, "auto")):  # else: at render, with the kind net
+        check_pool(net.lb_pool, net.subnet, eo, problems)
+    server = env.storage.nfs.server if env.storage.nfs else None
+    if server and server.replace(".", "").isdigit():
+        address = ipaddress.IPv4Address(server)
+        if first <= address <= last:
+            problems.append(
+                eo.problem(
+                    ("storage", "nfs", "server"),
+                    f"NFS server {server} lies inside lb_pool {net.lb_pool}, so MetalLB could "
+                    "hand its address to a Service",
+                    "move the pool or the server so they do not overlap",
+                )
+            )
+        if net.subnet is not None and net.subnet != "auto" and address not in network(net.subnet):
+            problems.append(
+                eo.problem(
+                    ("storage", "nfs", "server"),
+                    f"NFS server {server} is outside the nodes' subnet {net.subnet}",
+                    "correct the address or network.subnet",
+                )
+            )
     picked: dict[str, str] = {}
     for key in ("ingress_address", "backup_ingress_address"):
         value = getattr(net, key)
@@ -498,6 +481,114 @@ def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
                 )
             )
         picked[value] = key
+
+
+def check_pool(pool: str, subnet: str | None, where: Origins, problems: list[Problem]) -> None:
+    """`pool` (and the ingress addresses, already inside it) must lie in `subnet` and hold
+    neither its network nor its broadcast address (a CIDR pool is its own subnet when none is
+    given): MetalLB would otherwise hand out an address no host can answer on."""
+    first, last = address_range(pool)
+    if subnet is None or subnet == "auto":
+        if "/" not in pool:
+            return
+        net = network(pool)
+    else:
+        net = network(subnet)
+        if not (first in net and last in net):
+            problems.append(
+                where.problem(
+                    ("network", "lb_pool"),
+                    f"lb_pool {pool} is not inside the nodes' subnet {net}",
+                    "pick a pool inside it (MetalLB L2 answers only on the nodes' network)",
+                )
+            )
+            return
+    if net.prefixlen < 31 and (first == net.network_address or last == net.broadcast_address):
+        inner = f"{net.network_address + 1}-{net.broadcast_address - 1}"
+        hint = f"`{max(first, net.network_address + 1)}-{min(last, net.broadcast_address - 1)}`"
+        problems.append(
+            where.problem(
+                ("network", "lb_pool"),
+                f"lb_pool {pool} includes the network or broadcast address of {net}",
+                f"use addresses in {inner} only, e.g. {hint}",
+            )
+        )
+
+
+def _check_services(
+    root: Path,
+    env: Env,
+    eo: Origins,
+    services: dict[str, Service],
+    so: dict[str, Origins],
+    problems: list[Problem],
+) -> None:
+    """What two services may not share (host name, Kafka topic), and GPU requests the env's
+    nodes and the GPU time-slicing config can serve."""
+    hosts: dict[str, str] = {}
+    topics: dict[str, str] = {}
+    for name, svc in sorted(services.items()):
+        if svc.hostname in hosts:
+            problems.append(
+                so[name].problem(
+                    ("host",) if svc.host else ("name",),
+                    f"host '{svc.hostname}' is also the host of service '{hosts[svc.hostname]}'",
+                    f"set host: to a name of its own, e.g. `{name}-api`",
+                )
+            )
+        hosts.setdefault(svc.hostname, name)
+        for index, topic in enumerate(svc.kafka.topics):
+            if topic.name in topics:
+                first = topics[topic.name]
+                owner = "this service" if first == name else f"service '{first}'"
+                problems.append(
+                    so[name].problem(
+                        ("kafka", "topics", index, "name"),
+                        f"topic '{topic.name}' is also declared by {owner}",
+                        "declare a topic in one service; others list it under kafka.consumes",
+                    )
+                )
+            topics.setdefault(topic.name, name)
+    runs = set(env.provider.mirror_nodes) if env.provider.type == "kind" else None
+    gpu_nodes = [n for n in env.nodes if n.gpus and (runs is None or n.name in runs)]
+    limit = _gpu_request_limit(root)
+    for name, svc in sorted(services.items()):
+        if not svc.gpus:
+            continue
+        if not gpu_nodes:
+            problems.append(
+                so[name].problem(
+                    ("gpus",),
+                    f"requests {svc.gpus} GPU(s) but env '{env.name}' has no "
+                    f"{'mirrored ' if runs is not None else ''}node with gpus",
+                    "set gpus: 0, or give the env a GPU node"
+                    + (" and list it in provider.mirror_nodes" if runs is not None else ""),
+                )
+            )
+        elif limit is not None and svc.gpus > limit:
+            problems.append(
+                so[name].problem(
+                    ("gpus",),
+                    f"requests {svc.gpus} GPUs but GPU time-slicing refuses requests over "
+                    f"{limit} (failRequestsGreaterThanOne in {TIME_SLICING})",
+                    f"request gpus: {limit}",
+                )
+            )
+
+
+# The one time-slicing config (NVIDIA device plugin format), read by production and replica.
+TIME_SLICING = "platform/components/gpu-operator/time-slicing.yaml"
+
+
+def _gpu_request_limit(root: Path) -> int | None:
+    """1 when time-slicing refuses requests over one GPU (the device plugin's
+    failRequestsGreaterThanOne), else None."""
+    path = root / TIME_SLICING
+    if not path.is_file():
+        return None
+    data, _ = sources.load(path)
+    sharing = (data or {}).get("sharing", {}).get("timeSlicing", {})
+    return 1 if sharing.get("failRequestsGreaterThanOne") else None
 
 
 def _check_api_vip(env: Env, eo: Origins, problems: list[Problem]) -> None:

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -23,37 +24,118 @@ PROFILES = ("minimal", "default", "full")
 Profile = Literal["minimal", "default", "full"]
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DnsLabel = Annotated[str, Field(pattern=DNS_LABEL)]
-# Labels kind (the kubelet) refuses to self-assign at node registration.
-RESTRICTED_LABEL = re.compile(r"(^|\.)(kubernetes\.io|k8s\.io)/")
-ALLOWED_RESTRICTED = re.compile(r"^(node|kubelet)\.kubernetes\.io/")
+# The labels a kubelet may set on its own Node (`--node-labels`, which kind's node `labels`
+# become): k8s.io/kubelet/pkg/apis well_known_labels.go (kubeletLabels and
+# kubeletLabelNamespaces, used by IsKubeletLabel); the kubelet refuses any other label in a
+# kubernetes.io or k8s.io namespace (cmd/kubelet/app/options, ValidateKubeletFlags).
+KUBELET_LABELS = frozenset(
+    {
+        "kubernetes.io/hostname",
+        "kubernetes.io/os",
+        "kubernetes.io/arch",
+        "beta.kubernetes.io/os",
+        "beta.kubernetes.io/arch",
+        "beta.kubernetes.io/instance-type",
+        "node.kubernetes.io/instance-type",
+        "topology.kubernetes.io/zone",
+        "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "failure-domain.beta.kubernetes.io/region",
+    }
+)
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+RESERVED_NAMESPACES = ("kubernetes.io", "k8s.io")
+# Beyond any real machine (an 8- or 16-GPU server; the largest GPU has 288 GiB): a typo.
+MAX_GPUS_PER_NODE = 16
+MAX_GPU_MEMORY_MIB = 288 * 1024
+# Kafka's topic name rule (clients Topic.validate): at most 249 characters of [a-zA-Z0-9._-],
+# not "." or ".."; the KafkaTopic resource's name must also be a DNS subdomain, so lower case
+# and not only dots.
+KAFKA_TOPIC_MAX = 249
+# OCI distribution spec: a repository path component is lower case.
+REPOSITORY_PATH = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+class Invalid(ValueError):
+    """A validator's refusal with the fix apart, so the loader prints `problem; fix`.
+
+    An example in a fix is written in backticks and is itself a valid value of the field
+    (tests feed every such example back)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
+
+
+def self_assignable(key: str) -> bool:
+    """Whether a kubelet may set label `key` on its own Node (see KUBELET_LABELS)."""
+    namespace = key.split("/", 1)[0] if "/" in key else ""
+    reserved = any(namespace == ns or namespace.endswith(f".{ns}") for ns in RESERVED_NAMESPACES)
+    return (
+        not reserved
+        or key in KUBELET_LABELS
+        or any(namespace == ns or namespace.endswith(f".{ns}") for ns in KUBELET_LABEL_NAMESPACES)
+    )
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def ipv4(value: str) -> ipaddress.IPv4Address:
+def ipv4(value: str, example: str = "`192.168.1.153`") -> ipaddress.IPv4Address:
+    """Parse an IPv4 address; `example` is a valid value of the field being read."""
     try:
         return ipaddress.IPv4Address(value)
     except ValueError:
-        raise ValueError(
-            f"'{value}' is not an IPv4 address (write it like 192.168.1.153)"
+        raise Invalid(
+            f"'{value}' is not an IPv4 address", f"write four numbers, e.g. {example}"
+        ) from None
+
+
+def network(value: str) -> ipaddress.IPv4Network:
+    """Parse a CIDR such as 192.168.1.0/24; a CIDR with host bits set is refused with the
+    network it probably means."""
+    try:
+        return ipaddress.IPv4Network(value)
+    except ValueError:
+        try:
+            meant = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            raise Invalid(
+                f"'{value}' is not a CIDR", "write an address and a prefix, e.g. `192.168.1.0/24`"
+            ) from None
+        raise Invalid(
+            f"'{value}' has host bits set", f"write the network address: `{meant}`"
         ) from None
 
 
 def address_range(value: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
     """Parse `a.b.c.d-e.f.g.h` or a CIDR into first and last address."""
+    pool_example = "`192.168.1.144/28` or `192.168.1.150-192.168.1.169`"
     if "-" in value:
-        first, last = (ipv4(part.strip()) for part in value.split("-", 1))
+        first, last = (ipv4(part.strip(), pool_example) for part in value.split("-", 1))
         if last < first:
-            raise ValueError(f"range '{value}' ends before it starts (write low-high)")
+            raise Invalid(
+                f"range '{value}' ends before it starts", f"write low-high: `{last}-{first}`"
+            )
         return first, last
     try:
         net = ipaddress.IPv4Network(value)
     except ValueError:
-        raise ValueError(
-            f"'{value}' is neither a CIDR nor a range (write 192.168.1.150/28 or "
-            "192.168.1.150-192.168.1.169)"
+        try:
+            meant = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            raise Invalid(
+                f"'{value}' is neither a CIDR nor a range", f"write e.g. {pool_example}"
+            ) from None
+        start = ipaddress.IPv4Address(value.split("/")[0])
+        raise Invalid(
+            f"'{value}' has host bits set",
+            f"write a range from that address, e.g. "
+            f"`{start}-{max(start, meant.broadcast_address - 1)}`",
         ) from None
     return net[0], net[-1]
 
@@ -61,9 +143,9 @@ def address_range(value: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Addr
 class GPUs(Strict):
     """The physical GPUs of a node (faked in the replica)."""
 
-    count: PositiveInt
+    count: Annotated[int, Field(ge=1, le=MAX_GPUS_PER_NODE)]
     product: Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*$")]
-    memory_mib: PositiveInt
+    memory_mib: Annotated[int, Field(ge=1, le=MAX_GPU_MEMORY_MIB)]
 
 
 class Taint(Strict):
@@ -155,11 +237,23 @@ class ExistingProvider(Strict):
 
 
 class Network(Strict):
+    subnet: str | None = Field(
+        default=None,
+        description="the nodes' subnet: the pool and addresses must lie in it; `auto` (the "
+        "replica) is the docker kind network",
+    )
     lb_pool: str
     ingress_address: str
     backup_ingress_address: str
     # kube-vip's virtual address of the Kubernetes API (seed 5.3); outside the MetalLB pool
     api_vip: str | None = None
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is not None and value != "auto":
+            network(value)
+        return value
 
     @field_validator("lb_pool")
     @classmethod
@@ -170,9 +264,10 @@ class Network(Strict):
 
     @field_validator("ingress_address", "backup_ingress_address", "api_vip")
     @classmethod
-    def _address(cls, value: str | None) -> str | None:
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and value != "auto":
-            ipv4(value)
+            examples = {"ingress_address": "`192.168.1.153`", "api_vip": "`192.168.1.140`"}
+            ipv4(value, examples.get(info.field_name or "", "`192.168.1.154`"))
         return value
 
 
@@ -209,6 +304,18 @@ class DNS(Strict):
 class NFS(Strict):
     server: str
     path: Annotated[str, Field(pattern=r"^/")]
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        if re.fullmatch(r"[\d.]+", value):
+            ipv4(value, "`192.168.1.6`")  # all digits and dots: meant as an address
+        elif not HOST_NAME.match(value):
+            raise Invalid(
+                f"'{value}' is neither an IPv4 address nor a host name",
+                "write e.g. `192.168.1.6` or `nfs.dmz.home`",
+            )
+        return value
 
 
 class S3(Strict):
@@ -266,6 +373,34 @@ class Env(Strict):
     dns: DNS = DNS()
     image_registry: str = Field(description="where the project's own images are pushed")
 
+    @field_validator("image_registry")
+    @classmethod
+    def _registry(cls, value: str) -> str:
+        host, _, path = value.partition("/")
+        if not path or not all(REPOSITORY_PATH.match(part) for part in path.split("/")):
+            suggestion = (
+                "/".join(
+                    [
+                        host,
+                        *(
+                            p
+                            for p in (
+                                re.sub(r"[^a-z0-9._-]", "", p.lower()) for p in path.split("/")
+                            )
+                            if p
+                        ),
+                    ]
+                )
+                if path
+                else f"{host}/streamforge"
+            )
+            raise Invalid(
+                f"'{value}' is not a registry host and repository path (the path is lower "
+                "case letters, digits and . _ - separators)",
+                f"write e.g. `{suggestion}`",
+            )
+        return value
+
     @property
     def is_replica(self) -> bool:
         return self.provider.type == "kind"
@@ -274,10 +409,25 @@ class Env(Strict):
         return next((n for n in self.nodes if n.name == name), None)
 
 
+# An exact chart version (SemVer 2, as Helm requires of a chart's version); ranges and
+# `latest` would make renders differ from day to day.
+CHART_VERSION = r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+
+
 class Chart(Strict):
     repo: Annotated[str, Field(pattern=r"^(https://|oci://)")]
     name: str
-    version: Annotated[str, Field(min_length=1)]
+    version: str
+
+    @field_validator("version")
+    @classmethod
+    def _exact(cls, value: str) -> str:
+        if not re.match(CHART_VERSION, value):
+            raise Invalid(
+                f"chart version '{value}' is not an exact version",
+                "pin the exact version the chart repository lists, e.g. `1.17.2`",
+            )
+        return value
 
 
 class ReplicaTreatment(Strict):
@@ -307,7 +457,18 @@ class Component(Strict):
 
 
 class KafkaTopic(Strict):
-    name: Annotated[str, Field(pattern=r"^[a-z0-9._-]+$")]
+    name: Annotated[str, Field(pattern=r"^[a-z0-9._-]+$", max_length=KAFKA_TOPIC_MAX)]
+
+    @field_validator("name")
+    @classmethod
+    def _not_dots(cls, value: str) -> str:
+        if not value.strip("."):
+            raise Invalid(
+                f"topic name '{value}' is only dots, which Kafka or Kubernetes refuse",
+                "use letters or digits, e.g. `market.ticks`",
+            )
+        return value
+
     partitions: PositiveInt = 1
     replicas: PositiveInt = 1
 

@@ -115,6 +115,41 @@ def gpu_tolerations(platform: Platform) -> list[dict[str, str]]:
     return found or [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
+def check_hosts(platform: Platform, component_objects: dict[str, list[dict[str, Any]]]) -> None:
+    """Refuse a service whose host name a component's HTTPRoute already serves (`docs` is the
+    docs site's): Traefik would route the name to one of them at random.
+
+    Raises ModelError at the service's `host:` line."""
+    taken: dict[str, str] = {}
+    for component, objects in component_objects.items():
+        for obj in objects:
+            if obj.get("kind") == "HTTPRoute":
+                for host in obj.get("spec", {}).get("hostnames", []):
+                    taken.setdefault(host, component)
+    problems = []
+    domain = platform.env.domain
+    for name, service in sorted(platform.services.items()):
+        full = f"{service.hostname}.{domain}"
+        if full in taken:
+            where = platform.origins.get(f"service:{name}")
+            file, line = (
+                where.locate(("host",) if service.host else ("name",))
+                if where
+                else (display_path(platform.service_dir(name) / "service.yaml"), 0)
+            )
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"host '{service.hostname}' ({full}) is already served by component "
+                    f"'{taken[full]}'",
+                    f"set host: to a name of its own, e.g. `{name}-svc`",
+                )
+            )
+    if problems:
+        raise ModelError(problems)
+
+
 def all_values(platform: Platform) -> dict[str, dict[str, Any]]:
     return {name: chart_values(platform, svc) for name, svc in sorted(platform.services.items())}
 

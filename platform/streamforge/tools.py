@@ -36,6 +36,32 @@ class ToolError(StreamforgeError):
     pass
 
 
+# Every setting with which `up` needs no internet (README, "What works without the internet").
+OFFLINE_SETTINGS = (
+    "STREAMFORGE_KIND=/path/to/kind (and STREAMFORGE_HELM=/path/to/helm), "
+    "STREAMFORGE_PYTHON_BASE=<a local Python image>, and the offline cache "
+    "(`nox -s prefetch` while online, then `nox -s up -- --offline`)"
+)
+
+
+def internet_problem(url: str | None = None, timeout: float = 3.0) -> str | None:
+    """One line if `url`'s host (default: where kind is downloaded from) cannot be reached,
+    naming every setting that avoids the internet; None if it answers."""
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url or pins().tools["kind"].url or "https://github.com")
+    host, port = parsed.hostname or "github.com", parsed.port or 443
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return (
+            f"the internet is unreachable ({host}:{port}: {exc.strerror or exc}); without it "
+            f"`up` needs {OFFLINE_SETTINGS}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class Resolved:
     name: str
@@ -102,8 +128,9 @@ def resolve(name: str, *, allow_download: bool = True, tool: Tool | None = None)
         except (OSError, ToolError) as exc:
             if name != "helm":
                 raise ToolError(
-                    f"{name} {tool.version}: {exc}; install it and put it on PATH, "
-                    f"or set STREAMFORGE_{name.upper()}=/path/to/{name}"
+                    f"{name} {tool.version} could not be downloaded ({exc}); install it and "
+                    f"put it on PATH, or set STREAMFORGE_{name.upper()}=/path/to/{name}. "
+                    f"Offline, `up` needs {OFFLINE_SETTINGS}"
                 ) from exc
             console.info(f"helm download failed ({exc}); using the helm image instead")
     if name == "helm" and tool.image:

@@ -22,6 +22,10 @@ CHART_VALUES_ENV = "STREAMFORGE_CHART_VALUES"
 DEFAULT_SCHEMAS = Path("..") / "shared" / "schemas"
 DEFAULT_CHART_VALUES = Path("..") / "shared" / "reference" / "chart-values"
 ARGO_API = "argoproj.io/v1alpha1"
+CONTENT = {
+    "schemas": "the JSON schemas of the CRDs (crds/<group>/<kind>_<version>.json)",
+    "chart-values": "each chart's values.yaml, values.schema.json and Chart.yaml",
+}
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ def resolve_dir(flag: str | None, env_var: str, default: Path, root: Path, what:
         return path
     raise StreamforgeError(
         f"no {what} directory: pass --{what} DIR or set {env_var} "
-        f"(the default {root / default} does not exist)"
+        f"(the default {root / default} does not exist). It holds {CONTENT[what]} of the "
+        "pinned chart versions (component.yaml `chart:`), data kept outside the repository; "
+        "docs/validation.md, 'Where the schemas come from', says how to make it"
     )
 
 

@@ -30,10 +30,21 @@ def mkdocs_available() -> None:
         missing("mkdocs-material is not installed (pip install -e '.[docs]')")
 
 
-def mkdocs_build(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
+def mkdocs_build(root: Path, site: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """`mkdocs build --strict` of the repository (or a copy) at `root` into `site`."""
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", "mkdocs.yml", "-d", str(site)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            "mkdocs.yml",
+            "-d",
+            str(site),
+            *extra,
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -271,6 +282,20 @@ def test_hand_written_copy_of_a_generated_page_fails_the_build(tmp_path: Path) -
     result = mkdocs_build(root, tmp_path / "out")
     assert result.returncode != 0
     assert "docs/services/index.md is generated" in result.stderr
+
+
+@pytest.mark.parametrize("flags", [(), ("-v",)], ids=["quiet", "verbose"])
+def test_a_dead_anchor_fails_the_build_at_any_log_level(
+    tmp_path: Path, flags: tuple[str, ...]
+) -> None:
+    """mkdocs itself skips anchor checks under -v; the docs hook keeps them on."""
+    mkdocs_available()
+    root = copy_docs_inputs(tmp_path / "repo")
+    index = root / "docs/index.md"
+    index.write_text(index.read_text() + "\nSee [nowhere](architecture.md#no-such-heading).\n")
+    result = mkdocs_build(root, tmp_path / "out", *flags)
+    assert result.returncode != 0
+    assert "does not contain an anchor '#no-such-heading'" in result.stderr
 
 
 def test_broken_model_fails_the_build_with_file_and_line(tmp_path: Path) -> None:

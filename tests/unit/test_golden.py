@@ -1,12 +1,14 @@
 """Golden files pin the rendered output of both envs (tests/golden/<env>/).
 
-A change to components, envs, services or the renderer shows up here as a readable diff.
-After checking that the diff is what you meant, refresh them with
-`STREAMFORGE_UPDATE_GOLDEN=1 nox -s tests -- tests/unit/test_golden.py`.
+A change to components, envs, the fixture service or the renderer shows up here as a readable
+diff. The services rendered are a fixed fixture (GOLDEN_SERVICES), so a service added with
+`nox -s new_service` does not change them. After checking that a diff is what you meant,
+refresh them with `STREAMFORGE_UPDATE_GOLDEN=1 nox -s tests -- tests/unit/test_golden.py`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -32,12 +34,19 @@ def normalized(text: str) -> str:
 
 
 UPDATE = os.environ.get("STREAMFORGE_UPDATE_GOLDEN") == "1"
+REFRESH = "STREAMFORGE_UPDATE_GOLDEN=1 nox -s tests -- tests/unit/test_golden.py"
+# The services the golden files render: the scaffold's example, not whatever services exist.
+GOLDEN_SERVICES = ("dummy-service",)
 
 
 @pytest.mark.parametrize("env", ["local", "homelab"])
 def test_render_matches_the_golden_files(env: str, tmp_path: Path) -> None:
     # a fixed RWX host folder: the default one depends on the user's home directory
-    rendered = render(load_platform(REPO, env), Facts(rwx_host_dir="/home/dev/.cache/rwx"))
+    platform = load_platform(REPO, env)
+    platform = dataclasses.replace(
+        platform, services={n: platform.services[n] for n in GOLDEN_SERVICES}
+    )
+    rendered = render(platform, Facts(rwx_host_dir="/home/dev/.cache/rwx"))
     rendered.files = {rel: normalized(text) for rel, text in rendered.files.items()}
     expected_dir = GOLDEN / env
     if UPDATE:
@@ -51,7 +60,9 @@ def test_render_matches_the_golden_files(env: str, tmp_path: Path) -> None:
         for p in sorted(expected_dir.rglob("*"))
         if p.is_file()
     }
-    assert sorted(rendered.files) == sorted(expected), "files added or removed"
+    assert sorted(rendered.files) == sorted(expected), (
+        f"files added or removed; if that is what you meant, run `{REFRESH}`"
+    )
     for rel, text in sorted(rendered.files.items()):
         if text != expected[rel]:
             diff = "".join(
@@ -59,4 +70,7 @@ def test_render_matches_the_golden_files(env: str, tmp_path: Path) -> None:
                     expected[rel].splitlines(True), text.splitlines(True), f"golden/{rel}", rel
                 )
             )
-            pytest.fail(f"{env}/{rel} differs from its golden file:\n{diff[:4000]}")
+            pytest.fail(
+                f"{env}/{rel} differs from its golden file (if the change is what you meant, "
+                f"run `{REFRESH}`):\n{diff[:4000]}"
+            )

@@ -40,6 +40,11 @@ def _files(folder: Path) -> set[str]:
         ("k3-kafka-bootstrap", "is reserved"),
         ("traefik", "is reserved"),
         ("dummy-service", "already exists"),
+        ("async", "'async', which is a Python keyword; pick another name, e.g. 'async-service'"),
+        ("email", "a standard-library module; pick another name, e.g. 'email-service'"),
+        ("match", "a Python soft keyword; pick another name, e.g. 'match-service'"),
+        ("type", "a Python soft keyword"),
+        ("json", "a standard-library module"),
     ],
 )
 def test_bad_names_are_refused_with_one_line_and_nothing_written(
@@ -206,3 +211,11 @@ def test_services_are_listed_in_name_order(tmp_path: Path) -> None:
     names = [next(iter(e)) for e in services if isinstance(e, dict)]
     assert names == sorted(names)
     assert names.index("alpha-service") < names.index("zeta-service")
+
+
+@pytest.mark.parametrize("name", ["async", "email", "match", "lambda", "json"])
+def test_the_suggested_name_for_a_python_clash_is_accepted(name: str) -> None:
+    problem = scaffold.name_problem(REPO, name)
+    assert problem is not None
+    suggestion = problem.rsplit("e.g. '", 1)[1].rstrip("'")
+    assert scaffold.name_problem(REPO, suggestion) is None

@@ -365,3 +365,37 @@ def test_vault_option_mounts_the_services_vault_secrets_as_files(
     values["vault"]["secrets"] = []
     failed = _template(helm, platform, _values_file(tmp_path, values, "empty.yaml"))
     assert failed.returncode != 0 and "vault.secrets" in failed.stderr
+
+
+def test_chart_works_as_a_dependency_of_another_chart(helm: list[str], tmp_path: Path) -> None:
+    """Helm passes a dependency its parent's `global` values; the schema must allow them."""
+    import shutil
+
+    platform = _platform("local")
+    parent = tmp_path / "parent"
+    shutil.copytree(CHART, parent / "charts" / "service")
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\n"
+        "dependencies:\n  - name: service\n    version: 0.1.0\n"
+    )
+    values = services.chart_values(platform, platform.services["dummy-service"])
+    parent_values = _values_file(tmp_path, {"global": {"team": "platform"}, "service": values})
+    done = subprocess.run(
+        [
+            *helm,
+            "template",
+            "app",
+            str(parent),
+            "--values",
+            str(parent_values),
+            "--namespace",
+            services.NAMESPACE,
+            "--kube-version",
+            _kube_version(platform),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "kind: Deployment" in done.stdout

@@ -143,3 +143,23 @@ def test_every_pinned_download_has_a_checksum_per_platform() -> None:
                 "darwin-arm64",
             }, name
             assert all(len(v) == 64 for v in tool.sha256.values()), name
+
+
+def test_unreachable_internet_is_one_line_naming_every_offline_setting() -> None:
+    import socket
+
+    from streamforge.tools import internet_problem
+
+    with socket.socket() as probe:  # a port nothing listens on: connecting is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    message = internet_problem(f"https://127.0.0.1:{port}/kind")
+    assert message is not None and "\n" not in message
+    assert message.startswith(f"the internet is unreachable (127.0.0.1:{port}")
+    for setting in (
+        "STREAMFORGE_KIND=/path/to/kind",
+        "STREAMFORGE_PYTHON_BASE=",
+        "`nox -s prefetch`",
+        "`nox -s up -- --offline`",
+    ):
+        assert setting in message

@@ -205,5 +205,8 @@ def test_missing_schema_dirs_tell_the_user_what_to_pass(model_copy: Path) -> Non
     result = run_cli(model_copy)
     assert result.returncode != 0
     assert "pass --schemas DIR or set STREAMFORGE_SCHEMAS" in result.stderr
+    # a clone elsewhere learns what the folder is and where it comes from
+    assert "the JSON schemas of the CRDs" in result.stderr
+    assert "docs/validation.md, 'Where the schemas come from'" in result.stderr
     result = run_cli(model_copy, "--env", "nope", "--schemas", ".")
     assert result.returncode != 0 and "no env named nope" in result.stderr

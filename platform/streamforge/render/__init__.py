@@ -25,6 +25,7 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     out = releases.render(platform, facts)
     from streamforge import services  # values of the common service chart, per service
 
+    services.check_hosts(platform, out.objects)
     out.files.update(services.render_files(platform))
     if platform.env.provider.type == "kind":
         out.files["kind-config.yaml"] = kind.render(platform, facts)

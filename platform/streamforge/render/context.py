@@ -15,15 +15,54 @@ import jinja2
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from streamforge.errors import ModelError, Problem
-from streamforge.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.errors import ModelError, Problem, StreamforgeError
+from streamforge.load import HOMELAB_NODE_LABEL, Platform, check_pool
 from streamforge.model import address_range
 from streamforge.render import dns
-from streamforge.sources import display_path
+from streamforge.sources import Origins, display_path
 
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
 # The kind network's usual subnet; `up` passes the real one read from Docker.
 DEFAULT_KIND_SUBNET = "172.18.0.0/16"
+# Addresses at the bottom of the kind network left to docker for the node and registry
+# containers; the `auto` pool starts above them, at most 50 below the top.
+CONTAINER_ADDRESSES = 16
+MIN_POOL = 2  # Traefik's and ingress-nginx's addresses
+
+
+def kind_subnet(value: str) -> ipaddress.IPv4Network:
+    """The docker kind network's subnet, checked to hold the nodes and an `auto` pool.
+
+    Raises StreamforgeError naming the value and the fix."""
+    try:
+        subnet = ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        raise StreamforgeError(
+            f"kind subnet '{value}' is not an IPv4 subnet; write it like 172.18.0.0/16 "
+            "(`docker network inspect kind` shows it)"
+        ) from None
+    if _auto_pool(subnet) is None:
+        raise StreamforgeError(
+            f"kind subnet '{value}' is too small for the nodes and a load-balancer pool; "
+            f"use a /{_largest_prefix()} or larger "
+            "(docker's default for kind is a /16)"
+        )
+    return subnet
+
+
+def _largest_prefix() -> int:
+    return max(
+        p for p in range(1, 33) if _auto_pool(ipaddress.IPv4Network(f"10.0.0.0/{p}", strict=False))
+    )
+
+
+def _auto_pool(subnet: ipaddress.IPv4Network) -> str | None:
+    """The top of `subnet` (below the last few addresses), or None if it is too small."""
+    last = int(subnet.broadcast_address) - 5
+    first = max(last - 50, int(subnet.network_address) + 1 + CONTAINER_ADDRESSES)
+    if last - first + 1 < MIN_POOL:
+        return None
+    return f"{ipaddress.IPv4Address(first)}-{ipaddress.IPv4Address(last)}"
 
 
 @dataclass(frozen=True)
@@ -55,14 +94,20 @@ class Addresses:
 
 
 def addresses(platform: Platform, facts: Facts) -> Addresses:
-    """Resolve `auto` addresses: a pool at the top of the kind subnet, as kind's docs do."""
+    """Resolve `auto` addresses: a pool at the top of the kind subnet, as kind's docs do.
+
+    In the replica, a pool the env names must lie in the kind subnet (raises ModelError)."""
     net = platform.env.network
     pool = net.lb_pool
-    if pool == "auto":
-        subnet = ipaddress.IPv4Network(facts.kind_subnet)
-        last = subnet.broadcast_address - 5
-        first = max(last - 50, subnet.network_address + 2)
-        pool = f"{first}-{last}"
+    if platform.env.is_replica:
+        subnet = kind_subnet(facts.kind_subnet)
+        if pool == "auto":
+            pool = _auto_pool(subnet) or ""
+        else:
+            problems: list[Problem] = []
+            check_pool(pool, str(subnet), platform.origins.get("env", Origins()), problems)
+            if problems:
+                raise ModelError(problems)
     first_ip, _ = address_range(pool)
     ingress = net.ingress_address if net.ingress_address != "auto" else str(first_ip)
     backup = (

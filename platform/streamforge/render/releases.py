@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamforge.errors import ModelError, Problem
 from streamforge.load import Platform
 from streamforge.render.context import Facts, Rendered, Templates, dump, dump_all
-from streamforge.sources import deep_merge
+from streamforge.sources import deep_merge, display_path
 
 
 def render(platform: Platform, facts: Facts) -> Rendered:
@@ -20,6 +21,17 @@ def render(platform: Platform, facts: Facts) -> Rendered:
         values: dict[str, Any] = {}
         if (folder / "values.yaml").is_file():
             values = (templates.render(folder / "values.yaml", component=comp) or [{}])[0] or {}
+            if not isinstance(values, dict):
+                raise ModelError(
+                    [
+                        Problem(
+                            display_path(folder / "values.yaml"),
+                            1,
+                            f"chart values must be a mapping, not a {type(values).__name__}",
+                            "write key: value lines (Helm merges values as a map)",
+                        )
+                    ]
+                )
         setting = platform.env.components.get(name)
         if setting and setting.values:
             values = deep_merge(values, setting.values)

@@ -8,6 +8,7 @@ On a bad name the hook prints ONE line saying what is wrong and what would be ri
 
 from __future__ import annotations
 
+import keyword
 import re
 import sys
 
@@ -27,6 +28,8 @@ RESERVED = frozenset(
     }
 )  # fmt: skip
 RESERVED_PREFIXES = ("k3-", "strimzi-", "kube-")
+# keyword.softkwlist of the newest Python, so a name refused on 3.12 is refused on 3.11 too
+SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 
 
 def name_problem(name: str) -> str | None:
@@ -47,6 +50,31 @@ def name_problem(name: str) -> str | None:
         )
     if name in RESERVED or name.startswith(RESERVED_PREFIXES):
         return f"service name '{name}' is reserved by the platform; pick another name"
+    package = name.replace("-", "_")
+    clash = python_clash(package)
+    if clash:
+        suggestion = next(
+            s
+            for s in (f"{name}-service", f"{name}-svc", "order-enricher")
+            if len(s) <= MAX_LENGTH and not python_clash(s.replace("-", "_"))
+        )
+        return (
+            f"service name '{name}' makes the Python package '{package}', which is {clash}; "
+            f"pick another name, e.g. '{suggestion}'"
+        )
+    return None
+
+
+def python_clash(package: str) -> str | None:
+    """Why `package` cannot be a service's top-level package: a keyword (`import async.app`
+    is a SyntaxError), a soft keyword (`match`, `case`, `type`, `_`: legal but misread), or a
+    standard-library module it would shadow (`import email.app` finds the stdlib's)."""
+    if keyword.iskeyword(package):
+        return "a Python keyword"
+    if keyword.issoftkeyword(package) or package in SOFT_KEYWORDS:
+        return "a Python soft keyword"
+    if package in sys.stdlib_module_names:
+        return "a standard-library module"
     return None
 
 
