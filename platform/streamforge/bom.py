@@ -138,6 +138,12 @@ def _add(found: dict[str, Image], ref: str, where: str, user: str) -> None:
         entry.used_by.append(user)
 
 
+# e2e images used only by the checks of one component (tests/e2e): Kafka's client by the Kafka
+# check, whoami by the HTTPS check (cert-manager's certificate); an env that leaves the
+# component out skips the check and needs no image for it.
+TEST_IMAGE_NEEDS = {"kafka_client": "strimzi", "whoami": "cert-manager"}
+
+
 def build(
     platform: Platform,
     facts: Facts,
@@ -200,7 +206,8 @@ def build(
     for name in sorted(platform.services):
         _add(found, services.image_ref(platform, name), PROJECT, f"service {name}")
     for key, ref in sorted(pins().test_images.items()):
-        _add(found, ref, CACHE, f"e2e tests ({key})")
+        if TEST_IMAGE_NEEDS.get(key) not in platform.left_out:  # its checks skip there
+            _add(found, ref, CACHE, f"e2e tests ({key})")
     order = {DOCKER: 0, CACHE: 1, PROJECT: 2}
     images = sorted(found.values(), key=lambda i: (order[i.where], i.ref))
     bom = Bom(platform.env.name, platform.env.profile, entries, images)

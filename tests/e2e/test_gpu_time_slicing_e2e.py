@@ -1,69 +1,48 @@
-"""e2e: on a running replica whose fake GPU node has count=1 and replicas=4, four pods asking for
-`nvidia.com/gpu: 1` run and a fifth stays Pending. Skips without a reachable kind cluster or such
-a node (the e2e tier cannot run on CI's machine).
+"""e2e: GPU time-slicing with the real kubelet. The fake device plugin on the replica's GPU node
+(count 1, 4 replicas, the time-slicing ConfigMap production's GPU Operator reads) lets four pods
+that each request `nvidia.com/gpu: 1` run, all handed the same physical GPU, while a fifth stays
+Pending; the node carries GPU Feature Discovery's labels.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
-import uuid
 from typing import Any
 
 import pytest
 
-# the replica fixture runs `up` once (opt in with STREAMFORGE_E2E=1); only the replica's own
-# context is ever used, never whatever context kubectl has current
-from tests.e2e.test_replica import CONTEXT, replica  # noqa: F401
+from tests.conftest import missing
+from tests.e2e.conftest import apply, kubectl, needs, platform, wait_for
+from tests.e2e.test_replica import image
 
 pytestmark = pytest.mark.e2e
 
 
-def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["kubectl", "--context", CONTEXT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _gpu_node() -> tuple[str, str]:
-    """(node name, a pause image already on it) of a node with exactly 4 nvidia.com/gpu."""
-    if shutil.which("kubectl") is None:
-        pytest.skip("kubectl is not installed")
-    nodes = kubectl("get", "nodes", "-o", "json", "--request-timeout=10s")
-    if nodes.returncode != 0:
-        pytest.skip(f"no reachable cluster: {nodes.stderr.strip()[-200:]}")
-    for node in json.loads(nodes.stdout)["items"]:
-        labels = node["metadata"].get("labels", {})
-        allocatable = node["status"].get("allocatable", {})
-        if allocatable.get("nvidia.com/gpu") == "4" and labels.get("nvidia.com/gpu.count") == "1":
-            images = [n for image in node["status"].get("images", []) for n in image["names"]]
-            pause = [n for n in images if "/pause:" in n and "@" not in n]
-            if pause:
-                return node["metadata"]["name"], pause[0]
-    pytest.skip("no node with 1 fake GPU x 4 replicas (nvidia.com/gpu allocatable 4)")
+def gpu_node() -> dict[str, Any]:
+    """The node standing for the homelab's GPU node, as the cluster reports it."""
+    needs("fake-gpu")
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    for node in nodes:
+        if "nvidia.com/gpu.count" in node["metadata"].get("labels", {}):
+            return node
+    missing("no node carries the fake GPU plugin's nvidia.com/gpu.count label")
     raise AssertionError("unreachable")
 
 
-def _pod(name: str, namespace: str, node: str, image: str) -> dict[str, Any]:
+def gpu_pod(name: str, node: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace},
+        "metadata": {"name": name},
         "spec": {
             "nodeSelector": {"kubernetes.io/hostname": node},
-            "tolerations": [{"operator": "Exists"}],
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
             "containers": [
                 {
                     "name": "gpu",
-                    "image": image,
-                    "imagePullPolicy": "IfNotPresent",
+                    "image": image("busybox"),
+                    "command": ["sh", "-c", "echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 3600"],
                     "resources": {"limits": {"nvidia.com/gpu": 1}},
                 }
             ],
@@ -71,28 +50,49 @@ def _pod(name: str, namespace: str, node: str, image: str) -> dict[str, Any]:
     }
 
 
-def test_four_pods_share_one_gpu_and_a_fifth_waits(replica: None) -> None:  # noqa: F811
-    node, image = _gpu_node()
-    namespace = f"gpu-e2e-{uuid.uuid4().hex[:6]}"
-    assert kubectl("create", "namespace", namespace).returncode == 0
-    try:
-        for i in range(5):
-            manifest = json.dumps(_pod(f"gpu-{i}", namespace, node, image))
-            created = kubectl("apply", "-f", "-", stdin=manifest)
-            assert created.returncode == 0, created.stderr
-            if i == 3:  # the first four get the four replicas
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    pods = json.loads(kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)
-                    phases = [p["status"].get("phase") for p in pods["items"]]
-                    if phases.count("Running") == 4:
-                        break
-                    time.sleep(1)
-                assert phases.count("Running") == 4, phases
-        time.sleep(5)  # give the scheduler time to (not) place the fifth
-        fifth = json.loads(kubectl("get", "pod", "gpu-4", "-n", namespace, "-o", "json").stdout)
-        assert fifth["status"]["phase"] == "Pending"
-        reasons = [c.get("reason") for c in fifth["status"].get("conditions", [])]
-        assert "Unschedulable" in reasons
-    finally:
-        kubectl("delete", "namespace", namespace, "--wait=false")
+def test_the_gpu_node_carries_gpu_feature_discovery_labels(replica: None) -> None:
+    node = wait_for(
+        "the fake GPU plugin to label and advertise the GPU node",
+        lambda: (n := gpu_node())["status"].get("allocatable", {}).get("nvidia.com/gpu") and n,
+        timeout=180,
+    )
+    labels = node["metadata"]["labels"]
+    homelab = platform().env.node(labels["streamforge.io/homelab-node"])
+    assert homelab is not None and homelab.gpus is not None
+    assert labels["nvidia.com/gpu.count"] == str(homelab.gpus.count)
+    assert labels["nvidia.com/gpu.replicas"] == "4"
+    assert labels["nvidia.com/gpu.product"] == f"{homelab.gpus.product}-SHARED"
+    assert node["status"]["allocatable"]["nvidia.com/gpu"] == str(4 * homelab.gpus.count)
+
+
+def test_four_pods_share_one_gpu_and_a_fifth_waits(namespace: str) -> None:
+    node = gpu_node()["metadata"]["name"]
+    for i in range(4):
+        pod = gpu_pod(f"gpu-{i}", node)
+        pod["metadata"]["namespace"] = namespace
+        apply(pod)
+
+    def running() -> list[str] | None:
+        pods = json.loads(kubectl("get", "pods", "-n", namespace, "-o", "json").stdout)["items"]
+        phases = [p["status"].get("phase") for p in pods]
+        return phases if phases.count("Running") == 4 else None
+
+    wait_for("four GPU pods running", running, timeout=240)
+    devices = set()
+    for i in range(4):
+        logs = wait_for(
+            f"gpu-{i}'s log",
+            lambda i=i: kubectl("logs", "-n", namespace, f"gpu-{i}").stdout.strip(),
+            timeout=60,
+        )
+        assert logs.startswith("gpu=GPU-"), logs
+        devices.add(logs)
+    assert len(devices) == 1, f"the four replicas name one physical GPU: {devices}"
+    fifth = gpu_pod("gpu-4", node)
+    fifth["metadata"]["namespace"] = namespace
+    apply(fifth)
+    time.sleep(10)  # give the scheduler time to (not) place it
+    status = json.loads(kubectl("get", "pod", "gpu-4", "-n", namespace, "-o", "json").stdout)
+    assert status["status"]["phase"] == "Pending"
+    reasons = [c.get("reason") for c in status["status"].get("conditions", [])]
+    assert "Unschedulable" in reasons

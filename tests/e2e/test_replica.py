@@ -1,146 +1,144 @@
-"""e2e: a real `streamforge up` on kind, then what a developer relies on: Traefik's address from
-MetalLB, HTTPS through the Gateway trusted with the exported CA, *.dmz.home inside pods, Kafka
-as a SCRAM user over TLS, and an RWX claim shared by pods on two nodes.
-
-Needs the internet (kind node image, charts, images): opt in with STREAMFORGE_E2E=1. Without it,
-or without kind/docker, the module skips, also under STREAMFORGE_STRICT=1 (CI's machine has no
-registry, so this tier cannot run there).
+"""e2e: what a developer relies on once `up` has brought the replica up (tests/e2e/conftest.py):
+nodes standing for the homelab's, images from the local registry and through the image cache,
+Traefik's address from MetalLB, the docs site and a service through the Gateway over HTTP (and
+HTTPS trusted with the exported CA), *.dmz.home inside pods, Kafka as a SCRAM user over TLS,
+and the RWO and RWX storage classes.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import socket
 import ssl
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from streamforge import docker_host
+from streamforge.load import HOMELAB_NODE_LABEL
+from streamforge.model import KindProvider
 from streamforge.pins import pins
-from tests.conftest import REPO, docker_available, missing
+from tests.e2e.conftest import (
+    apply,
+    kubectl,
+    needs,
+    platform,
+    run_pod,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
-CONTEXT = "kind-streamforge"
-# pinned in platform/pins.yaml, so the bill of materials (and `nox -s prefetch`) has them
-BUSYBOX = pins().test_images["busybox"]
-WHOAMI = pins().test_images["whoami"]
-KAFKA = pins().test_images["kafka_client"]
+
+def image(key: str) -> str:
+    return pins().test_images[key]
 
 
-def _gate() -> None:
-    if os.environ.get("STREAMFORGE_E2E") != "1":
-        missing(
-            "e2e needs the internet and a kind cluster: set STREAMFORGE_E2E=1",
-            allowed_in_strict=True,
-        )
-    reason = docker_available()
-    if reason:
-        missing(reason, allowed_in_strict=True)
-    for tool in ("kind", "kubectl"):
-        if shutil.which(tool) is None:
-            missing(f"{tool} is not on PATH", allowed_in_strict=True)
+def provider() -> KindProvider:
+    found = platform().env.provider
+    assert isinstance(found, KindProvider)
+    return found
 
 
-def kubectl(
-    *args: str, stdin: str | None = None, timeout: int = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["kubectl", "--context", CONTEXT, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def apply(*objects: dict[str, Any]) -> None:
-    done = kubectl(
-        "apply",
-        "-f",
-        "-",
-        stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}),
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def wait_for(what: str, probe: Any, timeout: float = 300, every: float = 5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-def pod_finished(namespace: str, name: str) -> str | None:
-    out = kubectl("get", "pod", "-n", namespace, name, "-o", "jsonpath={.status.phase}")
-    return out.stdout if out.stdout in ("Succeeded", "Failed") else None
-
-
-def run_pod(namespace: str, name: str, spec: dict[str, Any], timeout: float = 300) -> str:
-    """Run a one-shot pod to completion; return its log (fails the test if it failed)."""
-    apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"restartPolicy": "Never", **spec},
-        }
-    )
-    phase = wait_for(f"pod {namespace}/{name}", lambda: pod_finished(namespace, name), timeout)
-    logs = kubectl("logs", "-n", namespace, name).stdout
-    assert phase == "Succeeded", f"pod {name} {phase}:\n{logs}"
-    return logs
-
-
-@pytest.fixture(scope="module")
-def replica() -> Iterator[None]:
-    _gate()
-    up = subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", "up", "--env", "local"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    assert up.returncode == 0, f"streamforge up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
-    yield
-
-
-@pytest.fixture
-def namespace(replica: None) -> Iterator[str]:
-    name = f"e2e-{uuid.uuid4().hex[:6]}"
-    assert kubectl("create", "namespace", name).returncode == 0
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
-
-
-def rendered_ingress_address() -> str:
-    from streamforge import docker_host
-    from streamforge.load import load_platform
+def planned_ingress_address() -> str:
     from streamforge.render import Facts
     from streamforge.render.context import addresses
 
     subnet = docker_host.kind_subnet()
     facts = Facts(**({"kind_subnet": subnet} if subnet else {}))
-    return addresses(load_platform(REPO, "local"), facts).ingress_address
+    return addresses(platform(), facts).ingress_address
 
 
-def test_traefik_gets_its_address_from_metallb(replica: None) -> None:
+def http_get(address: str, port: int, host: str, path: str = "/") -> tuple[int, str]:
+    """One plain HTTP/1.1 request to address:port with `Host: host`; (status, body)."""
+    with socket.create_connection((address, port), timeout=10) as conn:
+        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def answers(address: str, port: int, host: str, path: str = "/") -> str | None:
+    try:
+        status, body = http_get(address, port, host, path)
+    except OSError:
+        return None
+    return body if status == 200 else None
+
+
+# -- nodes -------------------------------------------------------------------------------------
+def test_every_node_is_ready_and_stands_for_its_homelab_node(replica: None) -> None:
+    nodes = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    ready = {
+        n["metadata"]["name"]: any(
+            c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"]
+        )
+        for n in nodes
+    }
+    assert all(ready.values()), ready
+    by_homelab = {
+        n["metadata"]["labels"].get(HOMELAB_NODE_LABEL): n
+        for n in nodes
+        if HOMELAB_NODE_LABEL in n["metadata"]["labels"]
+    }
+    assert sorted(by_homelab) == sorted(provider().mirror_nodes)
+    assert len(nodes) == len(provider().mirror_nodes) + 1  # and the control plane
+    for name in provider().mirror_nodes:
+        node = by_homelab[name]
+        wanted = platform().node_labels(name)
+        labels = node["metadata"]["labels"]
+        assert {k: labels.get(k) for k in wanted} == wanted
+        homelab = platform().env.node(name)
+        assert homelab is not None
+        taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints", [])}
+        assert {(t.key, t.effect) for t in homelab.taints} <= taints
+        if homelab.gpus:
+            assert ("nvidia.com/gpu", "NoSchedule") in taints
+
+
+# -- images ------------------------------------------------------------------------------------
+def test_a_project_image_is_pulled_from_the_local_registry(replica: None) -> None:
+    pods = json.loads(kubectl("get", "pods", "-n", "docs", "-o", "json").stdout)["items"]
+    registry = platform().env.image_registry
+    running = [
+        status["image"]
+        for pod in pods
+        for status in pod["status"].get("containerStatuses", [])
+        if status.get("ready")
+    ]
+    assert any(ref.startswith(f"{registry}/docs-site:") for ref in running), running
+
+
+def test_an_upstream_image_is_pulled_through_the_image_cache(namespace: str) -> None:
+    ref = image("busybox")  # preloaded in no node: only the cache can serve it here
+    logs = run_pod(
+        namespace,
+        "pulled",
+        {
+            "containers": [
+                {
+                    "name": "c",
+                    "image": ref,
+                    "imagePullPolicy": "Always",
+                    "command": ["echo", "pulled through the cache"],
+                }
+            ]
+        },
+    )
+    assert "pulled through the cache" in logs
+    url = f"http://127.0.0.1:{provider().registry_port}/v2/_catalog?n=1000"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        catalog = json.load(response)["repositories"]
+    assert "docker.io/library/busybox" in catalog
+
+
+# -- the Gateway -------------------------------------------------------------------------------
+def test_traefik_gets_its_planned_address_from_metallb(replica: None) -> None:
     def address() -> str:
         return kubectl(
             "get",
@@ -152,7 +150,43 @@ def test_traefik_gets_its_address_from_metallb(replica: None) -> None:
             "jsonpath={.status.loadBalancer.ingress[0].ip}",
         ).stdout
 
-    assert wait_for("Traefik's LoadBalancer address", address) == rendered_ingress_address()
+    assert wait_for("Traefik's LoadBalancer address", address) == planned_ingress_address()
+
+
+@pytest.mark.parametrize("where", ["metallb-address", "host-port"])
+def test_docs_site_answers_over_http_through_the_gateway(replica: None, where: str) -> None:
+    host = f"docs.{platform().env.domain}"
+    address, port = (
+        (planned_ingress_address(), 80)
+        if where == "metallb-address"
+        else ("127.0.0.1", provider().http_port)
+    )
+    body = wait_for(f"http://{host} at {address}:{port}", lambda: answers(address, port, host))
+    assert "StreamForge" in body and "</html>" in body
+
+
+def test_a_service_answers_on_its_route(replica: None) -> None:
+    name = "dummy-service"
+    service = platform().services[name]
+    host = f"{service.hostname}.{platform().env.domain}"
+    body = wait_for(
+        f"http://{host}/readyz",
+        lambda: answers(planned_ingress_address(), 80, host, "/readyz"),
+    )
+    assert body.strip() == "ready"
+
+
+def test_docs_name_resolves_inside_a_pod_to_traefik(namespace: str) -> None:
+    host = f"docs.{platform().env.domain}"
+    traefik_ip = kubectl(
+        "get", "svc", "-n", "traefik", "traefik", "-o", "jsonpath={.spec.clusterIP}"
+    ).stdout
+    logs = run_pod(
+        namespace,
+        "nslookup",
+        {"containers": [{"name": "dns", "image": image("busybox"), "command": ["nslookup", host]}]},
+    )
+    assert traefik_ip and traefik_ip in logs
 
 
 def exported_ca(tmp: Path) -> Path:
@@ -181,7 +215,8 @@ def https_get(host: str, ca: Path, address: str = "127.0.0.1", port: int = 443) 
 
 
 def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: Path) -> None:
-    host = f"{namespace}.dmz.home"
+    needs("cert-manager")
+    host = f"{namespace}.{platform().env.domain}"
     labels = {"app": "whoami"}
     apply(
         {
@@ -194,7 +229,11 @@ def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: P
                     "metadata": {"labels": labels},
                     "spec": {
                         "containers": [
-                            {"name": "whoami", "image": WHOAMI, "ports": [{"containerPort": 80}]}
+                            {
+                                "name": "whoami",
+                                "image": image("whoami"),
+                                "ports": [{"containerPort": 80}],
+                            }
                         ]
                     },
                 },
@@ -223,29 +262,22 @@ def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: P
 
     def answer() -> str | None:
         try:
-            status, body = https_get(host, ca)  # kind's host port 443 -> Traefik's hostPort
+            status, body = https_get(host, ca, port=provider().https_port)
         except (OSError, ssl.SSLError):
             return None
         return body if status == 200 else None
 
     assert "Hostname: whoami" in wait_for(f"https://{host}", answer, timeout=180)
-    # inside the cluster the same name resolves to Traefik (dns-replica's CoreDNS rewrite)
-    traefik_ip = kubectl(
-        "get", "svc", "-n", "traefik", "traefik", "-o", "jsonpath={.spec.clusterIP}"
-    ).stdout
-    logs = run_pod(
-        namespace,
-        "nslookup",
-        {"containers": [{"name": "dns", "image": BUSYBOX, "command": ["nslookup", host]}]},
-    )
-    assert traefik_ip in logs
 
 
+# -- Kafka -------------------------------------------------------------------------------------
 def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
+    needs("strimzi")
     user, topic = f"{namespace}-user", f"{namespace}.events"
+    kafka_api = "kafka.strimzi.io/v1beta2"
     apply(
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": kafka_api,
             "kind": "KafkaTopic",
             "metadata": {
                 "name": topic.replace(".", "-"),
@@ -255,7 +287,7 @@ def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
             "spec": {"topicName": topic, "partitions": 1, "replicas": 1},
         },
         {
-            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "apiVersion": kafka_api,
             "kind": "KafkaUser",
             "metadata": {
                 "name": user,
@@ -312,7 +344,7 @@ def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
                 "containers": [
                     {
                         "name": "client",
-                        "image": KAFKA,
+                        "image": image("kafka_client"),
                         "command": ["/bin/bash", "-c", script],
                         "env": [
                             {
@@ -342,38 +374,53 @@ def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
         )
 
 
+# -- storage -----------------------------------------------------------------------------------
+def claim(name: str, storage_class: str, mode: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name},
+        "spec": {
+            "storageClassName": storage_class,
+            "accessModes": [mode],
+            "resources": {"requests": {"storage": "16Mi"}},
+        },
+    }
+
+
+def volume_pod(node: str, command: str, claim_name: str) -> dict[str, Any]:
+    return {
+        "nodeSelector": {HOMELAB_NODE_LABEL: node},
+        "containers": [
+            {
+                "name": "c",
+                "image": image("busybox"),
+                "command": ["sh", "-c", command],
+                "volumeMounts": [{"name": "v", "mountPath": "/data"}],
+            }
+        ],
+        "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim_name}}],
+    }
+
+
+def test_rwo_claim_of_the_linstor_class_binds(namespace: str) -> None:
+    storage = platform().env.storage
+    rwo = claim("block", storage.rwo_class, "ReadWriteOnce")
+    rwo["metadata"]["namespace"] = namespace
+    apply(rwo)
+    node = provider().mirror_nodes[0]
+    run_pod(namespace, "rwo", volume_pod(node, "echo kept > /data/f && cat /data/f", "block"))
+    phase = kubectl("get", "pvc", "-n", namespace, "block", "-o", "jsonpath={.status.phase}")
+    assert phase.stdout == "Bound"
+
+
 def test_rwx_claim_is_shared_by_pods_on_two_nodes(namespace: str) -> None:
-    from streamforge.load import HOMELAB_NODE_LABEL
-
-    apply(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "shared", "namespace": namespace},
-            "spec": {
-                "storageClassName": "nfs-client",
-                "accessModes": ["ReadWriteMany"],
-                "resources": {"requests": {"storage": "16Mi"}},
-            },
-        }
-    )
-
-    def pod(node: str, command: str) -> dict[str, Any]:
-        return {
-            "nodeSelector": {HOMELAB_NODE_LABEL: node},
-            "containers": [
-                {
-                    "name": "c",
-                    "image": BUSYBOX,
-                    "command": ["sh", "-c", command],
-                    "volumeMounts": [{"name": "v", "mountPath": "/shared"}],
-                }
-            ],
-            "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "shared"}}],
-        }
-
-    run_pod(namespace, "writer", pod("k2w-7", f"echo {namespace} > /shared/hello"))
-    logs = run_pod(namespace, "reader", pod("k2w-9", "cat /shared/hello"))
+    shared = claim("shared", platform().env.storage.rwx_class, "ReadWriteMany")
+    shared["metadata"]["namespace"] = namespace
+    apply(shared)
+    first, second = provider().mirror_nodes[0], provider().mirror_nodes[-1]
+    run_pod(namespace, "writer", volume_pod(first, f"echo {namespace} > /data/hello", "shared"))
+    logs = run_pod(namespace, "reader", volume_pod(second, "cat /data/hello", "shared"))
     assert namespace in logs
     nodes = {
         kubectl("get", "pod", "-n", namespace, p, "-o", "jsonpath={.spec.nodeName}").stdout

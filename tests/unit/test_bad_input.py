@@ -364,6 +364,12 @@ def apply(root: Path, case: Case, new: str | None = None) -> Path:
     return path
 
 
+def top_level_line(path: Path, key: str) -> int:
+    """The line of the top-level `key:` of a YAML file."""
+    lines = path.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:"))
+
+
 def line_of(path: Path, snippet: str) -> int:
     found = [n for n, line in enumerate(path.read_text().splitlines(), 1) if snippet in line]
     assert found, f"{snippet!r} not in {path}"
@@ -491,9 +497,9 @@ def test_bad_pin_is_refused_with_file_line_and_fix(
     assert code == 2, err
     assert not out.exists()
     line = line_of(pinned, new.split(":")[0] if "no pin" in problem else new)
-    where = (
-        f"platform/pins.yaml:{line if 'no pin' not in problem else line_of(pinned, 'images:')}: "
-    )
+    if "no pin" in problem:
+        line = top_level_line(pinned, "images")
+    where = f"platform/pins.yaml:{line}: "
     assert any(where in e and problem in e and fix in e for e in err.splitlines()), err
 
 

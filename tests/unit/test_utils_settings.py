@@ -197,3 +197,13 @@ def test_run_service_reports_bad_settings_and_exits_2(
         "configuration error: HTTP_PORT='eighty' is invalid: set it to a whole number from 0 "
         "to 65535, or unset it for 8080",
     ]
+
+
+def test_without_kafka_no_kafka_setting_is_needed(tmp_path: Path) -> None:
+    # an env that leaves Kafka out: no credentials, CA or bootstrap are mounted or checked
+    settings = Settings.from_env(
+        {"SERVICE_NAME": "dev", "KAFKA_ENABLED": "false", "SECRETS_DIR": str(tmp_path)}
+    )
+    assert settings.kafka_enabled is False
+    with pytest.raises(SettingsError, match="KAFKA_ENABLED='maybe' is invalid"):
+        Settings.from_env({"SERVICE_NAME": "dev", "KAFKA_ENABLED": "maybe"})

@@ -73,3 +73,31 @@ async def test_alive_but_not_ready_while_kafka_is_unreachable() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await service.stop_http()
+
+
+@pytest.mark.asyncio
+async def test_ready_without_kafka_where_the_env_gives_none() -> None:
+    settings = Settings.from_env(
+        {
+            "SERVICE_NAME": app.SERVICE,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": "0",
+            "KAFKA_ENABLED": "false",
+        }
+    )
+    service = Service(settings)
+    await service.start_http()
+    assert service.http_port is not None
+    task = asyncio.create_task(app.run(service, app.Config()))
+    try:
+        for _ in range(50):
+            status, _ = await asyncio.to_thread(_get, service.http_port, "/readyz")
+            if status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert status == 200
+        assert not task.done(), "the service stopped instead of serving"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await service.stop_http()

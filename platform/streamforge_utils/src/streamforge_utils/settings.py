@@ -44,6 +44,9 @@ class Settings:
     http_port: int = 8080
     log_level: str = "INFO"
     shutdown_timeout: float = 20.0
+    # False where the env gives the service no Kafka (KAFKA_ENABLED=false, set by the common
+    # chart when kafka.enabled is false): the Kafka settings below are then not checked
+    kafka_enabled: bool = True
     kafka_bootstrap_servers: str = DEFAULT_BOOTSTRAP
     kafka_security_protocol: str = "SASL_SSL"
     kafka_username: str | None = None
@@ -79,8 +82,14 @@ class Settings:
                 f"LOG_LEVEL={log_level!r} is invalid: set it to one of {', '.join(LOG_LEVELS)}"
             )
 
+        enabled = (get("KAFKA_ENABLED") or "true").lower()
+        if enabled not in ("true", "false"):
+            problems.append(
+                f"KAFKA_ENABLED={enabled!r} is invalid: set it to true (the default) or false"
+            )
+        kafka_enabled = enabled != "false"
         bootstrap = get("KAFKA_BOOTSTRAP_SERVERS") or DEFAULT_BOOTSTRAP
-        for server in bootstrap.split(","):
+        for server in bootstrap.split(",") if kafka_enabled else []:
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit():
                 problems.append(
@@ -90,7 +99,7 @@ class Settings:
                 break
 
         protocol = (get("KAFKA_SECURITY_PROTOCOL") or "SASL_SSL").upper()
-        if protocol not in SECURITY_PROTOCOLS:
+        if kafka_enabled and protocol not in SECURITY_PROTOCOLS:
             problems.append(
                 f"KAFKA_SECURITY_PROTOCOL={protocol!r} is invalid: set it to SASL_SSL (Strimzi's "
                 "TLS listener, the default) or PLAINTEXT (a local broker without security)"
@@ -100,7 +109,7 @@ class Settings:
         user_dir = secrets_dir / USER_SECRET_SUBDIR
         username = password = None
         ca_file = None
-        if protocol == "SASL_SSL":
+        if kafka_enabled and protocol == "SASL_SSL":
             username = _username(get, user_dir, problems)
             password = _password(get, user_dir, problems)
             ca_file = _ca_file(get, secrets_dir / CA_SECRET_SUBDIR, problems)
@@ -113,6 +122,7 @@ class Settings:
             http_port=http_port,
             log_level=log_level,
             shutdown_timeout=shutdown_timeout,
+            kafka_enabled=kafka_enabled,
             kafka_bootstrap_servers=bootstrap,
             kafka_security_protocol=protocol,
             kafka_username=username,

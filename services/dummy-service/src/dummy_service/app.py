@@ -4,7 +4,8 @@ that topic, counting what it reads.
 Replace `handle` and `heartbeats` with the real work; keep the shape: the Kafka clients are
 opened with `async with` (so SIGTERM flushes and commits), the service says it is ready only
 once they are connected, and while Kafka cannot be reached it stays alive (`/healthz` 200) but
-not ready (`/readyz` 503 with the reason), retrying.
+not ready (`/readyz` 503 with the reason), retrying. In an env without Kafka (the chart sets
+KAFKA_ENABLED=false) it is ready at once and serves only health and metrics.
 """
 
 from __future__ import annotations
@@ -97,8 +98,14 @@ async def consume(consumer: AIOKafkaConsumer, on_event: Handler) -> None:
 
 
 async def run(service: Service, config: Config, on_event: Handler = handle) -> None:
-    """Produce and consume until cancelled (SIGTERM); wait for Kafka while it is unreachable."""
+    """Produce and consume until cancelled (SIGTERM); wait for Kafka while it is unreachable.
+    Where the env gives the service no Kafka (KAFKA_ENABLED=false), serve only health and
+    metrics, ready, until cancelled."""
     settings = service.settings
+    if not settings.kafka_enabled:
+        service.set_ready()
+        log.info("ready without Kafka: this env gives the service none (KAFKA_ENABLED=false)")
+        await asyncio.Event().wait()
     while True:
         try:
             async with (
