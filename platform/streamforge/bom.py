@@ -99,8 +99,9 @@ def _qualified(text: str) -> bool:
 
 def images_in(data: Any) -> Iterator[str]:
     """Every image reference in Kubernetes objects (any nesting: Deployments, CRs, Lists):
-    container `image` fields, env var values that are registry-qualified references,
-    and `--flag=` values that are."""
+    container `image` fields, other `*image` keys (operator settings such as postgres-operator's
+    `docker_image`), env var values and `--flag=` values that are registry-qualified
+    references."""
     if isinstance(data, list):
         for item in data:
             yield from images_in(item)
@@ -110,6 +111,10 @@ def images_in(data: Any) -> Iterator[str]:
     image = data.get("image")
     if isinstance(image, str) and image.strip():
         yield image.strip()
+    for key, value in data.items():  # operator settings: docker_image, connection_pooler_image
+        named = key != "image" and str(key).lower().endswith("image")
+        if named and isinstance(value, str) and _qualified(value.strip()):
+            yield value.strip()
     name, value = data.get("name"), data.get("value")
     if isinstance(name, str) and isinstance(value, str):  # an env var
         for token in value.split():

@@ -21,9 +21,11 @@ def test_a_cached_chart_is_never_fetched(chart_cache: Path) -> None:
 
 
 def test_pull_arguments_for_https_and_oci_repositories(tmp_path: Path) -> None:
-    strimzi = Chart(repo="oci://quay.io/strimzi-helm", name="strimzi-kafka-operator", version="1")
+    strimzi = Chart(
+        repo="oci://quay.io/strimzi-helm", name="strimzi-kafka-operator", version="1.0.0"
+    )
     assert charts.pull_args(strimzi, tmp_path) == [
-        "pull", "oci://quay.io/strimzi-helm/strimzi-kafka-operator", "--version", "1",
+        "pull", "oci://quay.io/strimzi-helm/strimzi-kafka-operator", "--version", "1.0.0",
         "--destination", str(tmp_path),
     ]  # fmt: skip
     assert charts.pull_args(METALLB, tmp_path)[:4] == ["pull", "metallb", "--repo", METALLB.repo]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -248,8 +249,22 @@ def test_argocd_sso_follows_the_keycloak_component(model_copy: Path) -> None:
     yaml = YAML(typ="rt")
     data = yaml.load(env.read_text())
 
+    # components that need Keycloak, directly or not, go off with it
+    needs = {
+        p.parent.name: set(re.findall(r"[a-z0-9-]+", m.group(1)))
+        for p in (model_copy / "platform/components").glob("*/component.yaml")
+        if (m := re.search(r"^depends_on: *\[(.*)\]", p.read_text(), re.M))
+    }
+    dependents: set[str] = set()
+    while (
+        grown := {c for c, deps in needs.items() if deps & (dependents | {"keycloak"})} - dependents
+    ):
+        dependents |= grown
+
     def cm(enabled: bool) -> dict:
         data.setdefault("components", {})["keycloak"] = {"enabled": enabled}
+        for name in dependents:
+            data["components"][name] = {"enabled": enabled}
         with env.open("w") as stream:
             yaml.dump(data, stream)
         out = render(load_platform(model_copy, "homelab"), Facts())

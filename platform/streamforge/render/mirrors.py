@@ -28,7 +28,7 @@ CERTS_D = PurePosixPath("/etc/containerd/certs.d")
 CACHE_ENDPOINT = f"http://{REGISTRY_NAME}:5000"
 # The upstream registries the replica's images come from. tests/unit/test_bom.py proves that
 # every registry the bill of materials names is in this list (add it here if one is missing).
-UPSTREAMS = (DOCKER_HUB, "ghcr.io", "quay.io", "registry.k8s.io")
+UPSTREAMS = (DOCKER_HUB, "ghcr.io", "quay.io", "registry.k8s.io", "registry.opensource.zalan.do")
 RENDER_DIR = "containerd/certs.d"
 
 
