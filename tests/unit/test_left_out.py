@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 def test_ci_env_leaves_out_what_cannot_be_built_and_keeps_its_dependents() -> None:
     ci = load_platform(REPO, "ci")
-    assert set(ci.left_out) == {"cert-manager", "strimzi", "kafka-ui", "ingress-nginx"}
+    assert set(ci.left_out) == {"cert-manager", "strimzi", "kafka-ui", "ingress-nginx", "reloader"}
     assert all(len(why) > 40 for why in ci.left_out.values())
     assert "traefik" in ci.enabled  # depends on cert-manager, which is left out
     assert not set(ci.left_out) & set(ci.enabled)
