@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -135,6 +136,53 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+_REFERENCE = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+
+
+def expand(text: str, variables: dict[str, str]) -> str:
+    """`text` with `$NAME` and `${NAME}` replaced as GitLab expands variables (an unknown name
+    becomes empty, `$$` is a literal `$`). Source: GitLab docs, "Use CI/CD variables in job
+    scripts" and "Where variables can be used" (expansion by the runner)."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return variables.get(match.group(1) or match.group(2), "")
+
+    return _REFERENCE.sub(one, text)
+
+
+def job_variables(pipeline: Pipeline, name: str, predefined: dict[str, str]) -> dict[str, str]:
+    """The variables job `name` runs with: GitLab's `predefined` ones, overridden by the
+    pipeline's default `variables:`, overridden by the job's own (after `extends`); each value
+    expanded against the others, as the runner does. Source: GitLab docs, "CI/CD variable
+    precedence"."""
+    defaults: dict[str, Any] = {}
+    for path in pipeline.files:
+        data = _load(path) or {}
+        if isinstance(data, dict) and isinstance(data.get("variables"), dict):
+            defaults.update(data["variables"])
+    raw: dict[str, str] = dict(predefined)
+    for key, value in {**defaults, **(_resolved(pipeline, name).get("variables") or {})}.items():
+        raw[key] = str(value["value"] if isinstance(value, dict) else value)
+    resolved: dict[str, str] = {}
+
+    def value_of(key: str, seen: tuple[str, ...]) -> str:
+        if key in resolved:
+            return resolved[key]
+        if key not in raw or key in seen:
+            return ""
+        refs = {
+            ref: value_of(ref, (*seen, key))
+            for match in _REFERENCE.finditer(raw[key])
+            if (ref := match.group(1) or match.group(2))
+        }
+        resolved[key] = expand(raw[key], refs)
+        return resolved[key]
+
+    return {key: value_of(key, ()) for key in raw}
 
 
 def structure_problems(root: Path, pipeline: Pipeline) -> list[str]:

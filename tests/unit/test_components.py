@@ -107,7 +107,7 @@ def test_homelab_deploys_every_service_with_the_common_chart_after_the_component
         (source,) = app["spec"]["sources"]
         assert source["path"] == "platform/charts/service"
         values = source["helm"]["valuesObject"]
-        assert values["image"]["repository"] == f"registry.dmz.home/streamforge/{name}"
+        assert values["image"]["repository"] == f"{platform.env.image_registry}/{name}"
         assert values["route"]["domain"] == "dmz.home"
         wave = int(app["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
         assert wave > len(platform.enabled)
