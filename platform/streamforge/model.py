@@ -81,6 +81,10 @@ def self_assignable(key: str) -> bool:
     )
 
 
+# ArgoCD 3.1 added OCI Helm repositories as `repoURL: oci://...` (ArgoCD docs, "OCI").
+ARGOCD_MINIMUM = (3, 1)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -356,6 +360,22 @@ class GitOps(Strict):
     path: str = "rendered/homelab"
     namespace: DnsLabel = "argocd"
     project: DnsLabel = "default"
+    # the ArgoCD release that syncs the env: the render's source forms need 3.1+ (OCI Helm
+    # charts as `oci://<repo>/<chart>` with `path: .`); validation reads its Application CRD
+    argocd_version: Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+$")]
+
+    @field_validator("argocd_version")
+    @classmethod
+    def _new_enough(cls, value: str) -> str:
+        major, minor, _ = (int(part) for part in value[1:].split("."))
+        if (major, minor) < ARGOCD_MINIMUM:
+            minimum = f"v{ARGOCD_MINIMUM[0]}.{ARGOCD_MINIMUM[1]}.0"
+            raise Invalid(
+                f"ArgoCD {value} cannot sync the rendered Applications (OCI Helm sources need "
+                f"{minimum} or newer)",
+                f"set the homelab's ArgoCD release, at least `{minimum}`",
+            )
+        return value
 
 
 class Env(Strict):

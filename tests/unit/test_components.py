@@ -92,7 +92,7 @@ def test_homelab_has_an_argocd_application_per_enabled_component(profile: str) -
     for app in apps:
         assert app["kind"] == "Application"
         comp = platform.components[app["metadata"]["name"]]
-        charts = [s for s in app["spec"]["sources"] if "chart" in s]
+        charts = [s for s in app["spec"]["sources"] if "helm" in s]
         if comp.chart:
             assert charts[0]["targetRevision"] == comp.chart.version
             assert charts[0]["helm"]["valuesObject"] == out.values[comp.name]
