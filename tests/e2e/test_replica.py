@@ -274,7 +274,7 @@ def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: P
 def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
     needs("strimzi")
     user, topic = f"{namespace}-user", f"{namespace}.events"
-    kafka_api = "kafka.strimzi.io/v1beta2"
+    kafka_api = "kafka.strimzi.io/v1"
     apply(
         {
             "apiVersion": kafka_api,
