@@ -87,9 +87,10 @@ def test_every_distribution_is_pinned(base_image: str) -> None:
 
 
 def test_no_ca_bundle_wheels_or_pip_cache_in_the_image(base_image: str) -> None:
-    # /wheels/* are only empty mount points of the build's bind mounts
+    # the builder stage's wheels and build venv stay there
     script = (
-        'test ! -e /run/secrets/extra_ca && test -z "$(find /wheels /tmp -type f)" '
+        "test ! -e /run/secrets/extra_ca && test ! -e /wheels && test ! -e /build "
+        '&& test -z "$(find /tmp -type f)" '
         "&& test ! -e /root/.cache/pip && test ! -e /tmp/.cache/pip && echo clean"
     )
     assert _run(base_image, "sh", "-c", script) == "clean"
@@ -137,6 +138,8 @@ def test_a_code_change_in_streamforge_utils_keeps_the_dependency_layers(
         return all(i in cached for i in ids)
 
     assert was_cached("pip wheel --wheel-dir /wheels/deps")
-    assert was_cached("pip install --no-index /wheels/deps")
-    assert not was_cached("pip install --no-index --no-deps /wheels/pkg")
+    assert was_cached("python3 -m venv /opt/venv")
+    assert was_cached("COPY --from=builder /opt/venv /opt/venv")
+    assert not was_cached("--prefix /build/pkg")
+    assert not was_cached("COPY --from=builder /build/pkg /opt/venv")
     subprocess.run(["docker", "rmi", "streamforge/base:code-change-test"], capture_output=True)
