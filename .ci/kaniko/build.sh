@@ -6,8 +6,8 @@
 # Cached under $HOME/.cache/streamforge/kaniko/<version>/.
 # Usage: .ci/kaniko/build.sh   (prints the image reference)
 set -euo pipefail
-# shellcheck source=.ci/pins.sh
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=.ci/pins.sh
 source "$here/../pins.sh"
 version="$(pin kaniko)"
 image="streamforge-test/kaniko-executor:$version"
