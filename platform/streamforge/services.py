@@ -25,7 +25,7 @@ KAFKA_CLUSTER = "k3"
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
 # brokers of k3 in the local replica (production runs 3): topic replicas are capped to it
 REPLICA_BROKERS = 1
-KAFKA_API = "kafka.strimzi.io/v1beta2"
+KAFKA_API = "kafka.strimzi.io/v1"
 ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
 
 
