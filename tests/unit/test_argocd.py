@@ -184,3 +184,21 @@ def test_an_argocd_older_than_3_1_is_refused(
         load_platform(model_copy, "homelab")
     message = str(caught.value)
     assert "homelab.yaml" in message and "argocd_version" in message and "v3.1.0" in message
+
+
+def test_the_pinned_argocd_version_is_the_one_the_argocd_chart_installs() -> None:
+    """The env's gitops.argocd_version (what the render and validation assume) and the argocd
+    component's chart (what the homelab runs) name the same ArgoCD release."""
+    import tarfile
+
+    platform = load_platform(REPO, "homelab")
+    chart = platform.components["argocd"].chart
+    assert chart is not None and platform.env.gitops is not None
+    packaged = REPO.parent / "shared" / "charts" / f"{chart.name}-{chart.version}.tgz"
+    if not packaged.is_file():
+        missing(f"the pinned chart is not at {packaged}")
+    with tarfile.open(packaged) as archive:
+        member = archive.extractfile(f"{chart.name}/Chart.yaml")
+        assert member is not None
+        app_version = yaml.load(member.read())["appVersion"]
+    assert platform.env.gitops.argocd_version == app_version
