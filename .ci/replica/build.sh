@@ -95,7 +95,7 @@ for id in "${todo[@]}"; do
         kind-local-path-provisioner busybox) ;;
     kubectl) need_rootfs=1; needs+=(kubernetes) ;;
     kind-local-path-helper | busybox) needs+=(busybox) ;;
-    local-path-provisioner) needs+=(busybox local-path-provisioner) ;;
+    local-path-provisioner | mc) needs+=(busybox "$id") ;;
     *) needs+=("$id") ;;
   esac
 done

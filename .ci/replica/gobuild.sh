@@ -90,7 +90,7 @@ build_pause() {
 build_busybox() {
   local deb
   mkdir -p "$bins/busybox"
-  (cd "$bins/busybox" && rm -f ./*.deb && apt-get download -q busybox-static >/dev/null)
+  (cd "$bins/busybox" && rm -f ./*.deb && apt-get -o APT::Sandbox::User=root download -q busybox-static >/dev/null)
   deb="$(ls "$bins/busybox"/busybox-static_*.deb)"
   dpkg-deb --field "$deb" Version > "$bins/busybox/version"
   dpkg-deb -x "$deb" "$bins/busybox/root"
@@ -108,6 +108,8 @@ binaries() {
     crictl) go_install crictl -ldflags "-s -w -X $(module_of crictl)/pkg/version.Version=$(version_of crictl)" ;;
     cni-plugins)
       go_install cni-plugins -ldflags "-s -w -X $(module_of cni-plugins)/pkg/utils/buildversion.BuildVersion=$(version_of cni-plugins)" ;;
+    kind-local-path-provisioner | local-path-provisioner)
+      go_install "$id" -ldflags "-s -w -X main.VERSION=$(version_of "$id")" ;;
     *) go_install "$id" -ldflags "-s -w" ;;
   esac
   built[$id]=1

@@ -71,6 +71,13 @@ image() {
     traefik)
       install -m 0755 "$bins/traefik/traefik" "$root/usr/local/bin/"
       entry=(--change 'ENTRYPOINT ["/usr/local/bin/traefik"]' --change 'EXPOSE 80') ;;
+    minio)
+      install -m 0755 "$bins/minio/minio" "$root/usr/bin/minio"
+      entry=(--change 'ENTRYPOINT ["/usr/bin/minio"]' --change 'EXPOSE 9000') ;;
+    mc)
+      with_busybox "$root" # the product runs mc from /bin/sh -c
+      install -m 0755 "$bins/mc/mc" "$root/usr/bin/mc"
+      entry=(--change 'ENTRYPOINT ["/usr/bin/mc"]') ;;
     registry)
       install -m 0755 "$bins/registry/registry" "$root/bin/registry"
       mkdir -p "$root/etc/docker/registry" "$root/var/lib/registry"

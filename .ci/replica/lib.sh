@@ -55,7 +55,7 @@ have_image() {
 # `minimal_root DIR`: the files a static binary's image needs besides the binary: passwd and
 # group (root and nobody, 65534 as in distroless), CA certificates from the host, /tmp.
 minimal_root() {
-  mkdir -p "$1/etc/ssl/certs" "$1/tmp" "$1/bin" "$1/usr/local/bin"
+  mkdir -p "$1/etc/ssl/certs" "$1/tmp" "$1/bin" "$1/usr/bin" "$1/usr/local/bin"
   chmod 1777 "$1/tmp"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' \
     > "$1/etc/passwd"
