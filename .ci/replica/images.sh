@@ -155,6 +155,8 @@ node_image() {
   rm -f "$root/etc/resolv.conf" "$root/etc/hostname"
   entrypoint='ENTRYPOINT ["/usr/local/bin/streamforge-pre-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]'
   base="streamforge-ci/node-base:$key"
+  # shellcheck disable=SC2064  # base is fixed now
+  trap "docker rmi $base >/dev/null 2>&1 || true" EXIT
   tar -C "$root" --numeric-owner -c . | docker import --change 'ENV container=docker' \
     --change "$entrypoint" - "$base" >/dev/null
   step "node image: root filesystem imported"
@@ -169,15 +171,17 @@ node_image() {
   # containerdImporter does; containerd runs in a non-privileged container, so no unpacking
   cid="$(docker run -d --entrypoint sleep --security-opt seccomp=unconfined "$base" infinity)"
   # shellcheck disable=SC2064  # cid is fixed now
-  trap "docker rm -f -v $cid >/dev/null 2>&1 || true" EXIT
+  trap "docker rm -f -v $cid >/dev/null 2>&1; docker rmi $base >/dev/null 2>&1 || true" EXIT
   docker exec "$cid" sh -c 'containerd >/run/containerd-preload.log 2>&1 &'
   docker exec "$cid" sh -c 'for _ in $(seq 30); do ctr version >/dev/null 2>&1 && exit 0; sleep 1; done; cat /run/containerd-preload.log; exit 1'
   for id in $(ids node); do
+    # (ctr warns on every call that cgroup v1 is deprecated: keep its output for failures only)
     docker save "$(ref_of "$id")" | docker exec -i "$cid" ctr --namespace=k8s.io images import \
-      --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - >/dev/null
+      --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests - \
+      >"$work/ctr-import.log" 2>&1 || { cat "$work/ctr-import.log" >&2; die "ctr import of $(ref_of "$id") failed"; }
   done
   docker exec "$cid" sh -c 'pkill containerd; for _ in $(seq 20); do pgrep containerd >/dev/null || exit 0; sleep 0.5; done'
-  docker commit --change "$entrypoint" --change 'CMD []' --change 'STOPSIGNAL SIGRTMIN+3' \
+  docker commit --change "$entrypoint" --change 'CMD []' \
     --change "LABEL $key_label=$key" \
     --change "LABEL org.streamforge.ci-replica.built-from=\"kind $(version_of node), Kubernetes $v\"" \
     "$cid" "$ref" >/dev/null
