@@ -96,10 +96,8 @@ build_busybox() {
   dpkg-deb -x "$deb" "$bins/busybox/root"
 }
 
-# `binaries ID`: build what row ID needs (once per run)
-binaries() {
+build_one() {
   local id="$1"
-  [ -z "${built[$id]:-}" ] || return 0
   case "$id" in
     kubernetes | etcd | traefik | kindnetd | pause | busybox) "build_$id" ;;
     containerd)
@@ -112,6 +110,17 @@ binaries() {
       go_install "$id" -ldflags "-s -w -X main.VERSION=$(version_of "$id")" ;;
     *) go_install "$id" -ldflags "-s -w" ;;
   esac
+}
+
+# `binaries ID`: build what row ID needs, once per run; go's output goes to a log that is
+# shown if the build fails
+binaries() {
+  local id="$1" log="$work/logs/$1.log"
+  [ -z "${built[$id]:-}" ] || return 0
+  mkdir -p "$work/logs"
+  # in the background so that errexit applies inside (it does not in a tested command)
+  build_one "$id" >"$log" 2>&1 &
+  wait $! || { tail -n 40 "$log" >&2; die "building $id failed; log: $log"; }
   built[$id]=1
   step "built $id"
 }
