@@ -7,7 +7,6 @@ import subprocess
 
 from tests.conftest import REPO, missing
 
-
 # scripts whose names cannot end in .sh (a docker wrapper on PATH, a container entrypoint)
 NOT_DOT_SH = [".ci/replica/bin/docker", ".ci/replica/node/pre-entrypoint"]
 
