@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamforge import console
-from streamforge.errors import ModelError, StreamforgeError
+from streamforge.errors import DEBUG_ENV, ModelError, StreamforgeError, unexpected
 from streamforge.load import Platform, find_root, load_platform
 from streamforge.model import PROFILES, KindProvider
 
@@ -279,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; run the same command again to converge")
         return 130
+    except Exception as exc:  # the last line of defence: a classified line, not a traceback
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        console.error(unexpected(exc))
+        return 1
     return 0
 
 
