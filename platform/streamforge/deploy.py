@@ -118,6 +118,16 @@ def _inputs(replica: Replica, name: str) -> str:
     )
 
 
+def service_drift(replica: Replica, name: str) -> str | None:
+    """None when the service's image is in the registry and its release is deployed and
+    ready; else what drifted."""
+    from streamforge.helm import release_drift
+
+    return replica.image_drift(services.image_ref(replica.platform, name)) or release_drift(
+        replica.helm, replica.kube, name, services.NAMESPACE
+    )
+
+
 def replica_steps(replica: Replica) -> list[Step]:
     """One `up` step per service, after the components: image, push, helm release."""
     return [
@@ -126,6 +136,7 @@ def replica_steps(replica: Replica) -> list[Step]:
             f"service {name}: build, push, install the common chart in {services.NAMESPACE}",
             partial(_step, replica, name),
             inputs=partial(_inputs, replica, name),
+            check=partial(service_drift, replica, name),
         )
         for name in sorted(replica.platform.services)
     ]

@@ -176,16 +176,103 @@ def start_registry(
     )
 
 
+def networks_of(name: str) -> set[str]:
+    """The docker networks container `name` is attached to (empty if there is no such
+    container)."""
+    from python_on_whales import docker
+
+    if not docker.container.exists(name):
+        return set()
+    return set(docker.container.inspect(name).network_settings.networks or {})
+
+
 def connect_registry(network: str = "kind", name: str = REGISTRY) -> None:
     from python_on_whales import docker
 
-    attached = docker.container.inspect(name).network_settings.networks or {}
-    if network not in attached:
+    if network not in networks_of(name):
         docker.network.connect(network, name)
 
 
+def registry_network_drift(network: str = "kind", name: str = REGISTRY) -> str | None:
+    """None when the registry container is running and attached to `network` (where the
+    nodes resolve it by name), else what is wrong."""
+    if not registry_running(name):
+        return f"registry container {name} is not running"
+    if network not in networks_of(name):
+        return f"registry container {name} is not on the docker network '{network}'"
+    return None
+
+
+# The manifest media types a registry serves (OCI image spec, Docker distribution).
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def registry_has(port: int, repository: str, tag: str) -> bool:
+    """Does the registry on 127.0.0.1:`port` hold `repository`:`tag`? A HEAD of its manifest
+    (distribution spec: `HEAD /v2/<name>/manifests/<reference>`, 200 or 404). Raises
+    StreamforgeError when the registry does not answer at all."""
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/v2/{repository}/manifests/{tag}"
+    request = urllib.request.Request(url, method="HEAD", headers={"Accept": MANIFEST_TYPES})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return bool(answer.status == 200)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise StreamforgeError(
+            f"the registry on 127.0.0.1:{port} answered HTTP {exc.code} for {url}; "
+            "`nox -s status` shows its state, `nox -s up` recreates it"
+        ) from None
+    except OSError as exc:
+        raise StreamforgeError(
+            f"no registry answers on 127.0.0.1:{port} ({exc}); `nox -s up` starts it"
+        ) from None
+
+
+def split_ref(ref: str) -> tuple[str, str, str]:
+    """`host[:port]/repository:tag` -> (host[:port], repository, tag)."""
+    host, _, rest = ref.partition("/")
+    repository, _, tag = rest.rpartition(":")
+    return host, repository, tag
+
+
+def image_drift(ref: str, port: int) -> str | None:
+    """None when the registry on 127.0.0.1:`port` holds the project image `ref`
+    (`localhost:<port>/<repository>:<tag>`), else what is missing."""
+    _, repository, tag = split_ref(ref)
+    if registry_has(port, repository, tag):
+        return None
+    return f"{ref} is not in the registry"
+
+
+def anonymous_volumes(name: str) -> list[str]:
+    """The anonymous docker volumes of container `name` (an image's VOLUME without a mount
+    over it): docker names them with 64 hex digits, and `docker rm -v` removes them."""
+    import re
+
+    from python_on_whales import docker
+
+    return [
+        str(m.name)
+        for m in docker.container.inspect(name).mounts or []
+        if str(m.type) == "volume" and m.name and re.fullmatch(r"[0-9a-f]{64}", str(m.name))
+    ]
+
+
 def remove_registry(name: str = REGISTRY) -> bool:
-    """Remove the registry container if, and only if, StreamForge created it."""
+    """Remove the registry container, and the anonymous volumes docker made for it, if, and
+    only if, StreamForge created it. Its storage folder (the image cache) stays."""
     from python_on_whales import docker
 
     if not docker.container.exists(name):
@@ -193,7 +280,10 @@ def remove_registry(name: str = REGISTRY) -> bool:
     if not _ours(name):
         console.info(f"leaving {name}: it was not created by StreamForge")
         return False
-    docker.container.remove(name, force=True)
+    volumes = anonymous_volumes(name)
+    docker.container.remove(name, force=True, volumes=True)
+    for volume in volumes:
+        console.info(f"removed volume {volume} (of {name})")
     return True
 
 

@@ -3,13 +3,18 @@ through python-on-whales."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streamforge import console, run
 from streamforge.errors import StepError
 from streamforge.tools import Resolved
+
+if TYPE_CHECKING:
+    from streamforge.kube import Kube
 
 
 def helm(tool: Resolved, step: str, args: Sequence[str], fix: str, quiet: bool = False) -> str:
@@ -52,3 +57,47 @@ def _in_container(image: str, step: str, args: list[str], fix: str, quiet: bool)
         output = "\n".join(lines) + "\n" + (exc.stderr or "")
         raise StepError(step, f"docker run {image} {' '.join(args)}", output, fix) from exc
     return "\n".join(lines)
+
+
+def releases(tool: Resolved, context: str) -> list[dict[str, str]]:
+    """Every helm release in the cluster of `context`, in any state (`helm list -A -a -o json`:
+    name, namespace, revision, status, chart, app_version). Raises StepError when helm cannot
+    reach the cluster."""
+    out = helm(
+        tool,
+        "status",
+        ["list", "--all-namespaces", "--all", "--output", "json", "--kube-context", context],
+        "is the cluster running? `nox -s status`",
+        quiet=True,
+    )
+    lines = out.strip().splitlines()
+    found = json.loads(lines[-1]) if lines else []
+    return [{k: str(v) for k, v in item.items()} for item in found or []]
+
+
+def release_drift(tool: Resolved, kube: Kube, name: str, namespace: str) -> str | None:
+    """None when helm release `name` in `namespace` is deployed and every Deployment,
+    StatefulSet and DaemonSet of its manifest is ready (what `helm upgrade --wait` left);
+    else what drifted (one line)."""
+    found = next(
+        (
+            r
+            for r in releases(tool, kube.context)
+            if r["name"] == name and r["namespace"] == namespace
+        ),
+        None,
+    )
+    if found is None:
+        return f"helm release {namespace}/{name} is not installed"
+    if found["status"] != "deployed":
+        return (
+            f"helm release {namespace}/{name} is {found['status']} (revision {found['revision']})"
+        )
+    manifest = helm(
+        tool,
+        "status",
+        ["get", "manifest", name, "--namespace", namespace, "--kube-context", kube.context],
+        "is the cluster running? `nox -s status`",
+        quiet=True,
+    )
+    return kube.workloads_drift(manifest, namespace)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from typing import Any
 
 from streamforge import console, run
 from streamforge.errors import StepError, StreamforgeError
@@ -15,10 +16,14 @@ IMMUTABLE = re.compile(r'The (\w+) "([^"]+)" is invalid: [^\n]*field is immutabl
 STATE_NAMESPACE = "kube-system"
 STATE_CONFIGMAP = "streamforge-state"
 OWNER_LABEL = "app.kubernetes.io/managed-by=streamforge"
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+# kubectl get's message for an absent object: Error from server (NotFound): kind "name" not found
+NOT_FOUND = re.compile(r'\(NotFound\): ([\w.-]+) "([^"]+)" not found')
 
 
 class Kube:
     def __init__(self, kubectl: Resolved, context: str) -> None:
+        self.context = context
         self.base = [*kubectl.command, "--context", context]
 
     def __call__(
@@ -113,6 +118,44 @@ class Kube:
                 fix=f"delete {kind} {name} by hand and run again",
             )
 
+    def missing(self, objects: list[dict[str, Any]]) -> list[str]:
+        """Which of `objects` (as applied) the cluster does not have: `kind/name` each."""
+        if not objects:
+            return []
+        manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        done = run.capture([*self.base, "get", "-f", "-", "-o", "name"], stdin=manifest)
+        if done.returncode == 0:
+            return []
+        # kubectl names each absent object: `Error from server (NotFound): <kind> "<name>" ...`
+        gone = NOT_FOUND.findall(done.stderr)
+        if not gone:
+            raise StreamforgeError(
+                f"cannot read objects from the cluster: {done.stderr.strip()[-300:]}; is it "
+                "running? (`nox -s status`)"
+            )
+        return [f"{kind}/{name}" for kind, name in gone]
+
+    def workloads_drift(self, manifest: str, namespace: str) -> str | None:
+        """None when every Deployment, StatefulSet and DaemonSet in `manifest` (YAML, as
+        `helm get manifest` prints it) exists and is ready; else the first that is not."""
+        from ruamel.yaml import YAML
+
+        for doc in YAML(typ="safe", pure=True).load_all(manifest):
+            if not isinstance(doc, dict) or doc.get("kind") not in WORKLOADS:
+                continue
+            meta = doc.get("metadata") or {}
+            where = meta.get("namespace") or namespace
+            what = f"{doc['kind']} {where}/{meta.get('name')}"
+            found = self.query(
+                "get", doc["kind"].lower(), str(meta.get("name")), "-n", where, "-o", "json"
+            )
+            if found is None:
+                return f"{what} is missing"
+            problem = not_ready(json.loads(found))
+            if problem:
+                return f"{what}: {problem}"
+        return None
+
     def read_state(self) -> dict[str, str] | None:
         """Recorded step hashes, or None when the cluster has no StreamForge marker."""
         done = run.capture(
@@ -143,6 +186,18 @@ class Kube:
             }
         )
         self._apply_once("record state", manifest, "is the cluster still running? `nox -s status`")
+
+
+def not_ready(workload: dict[str, Any]) -> str | None:
+    """None when a Deployment/StatefulSet has its desired replicas ready, or a DaemonSet a
+    ready pod on every node it is scheduled to (the conditions `helm --wait` waits for);
+    else `ready/desired ready`."""
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    if workload.get("kind") == "DaemonSet":
+        desired, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
+    else:
+        desired, ready = spec.get("replicas", 1), status.get("readyReplicas", 0)
+    return None if ready >= desired else f"{ready}/{desired} ready"
 
 
 def _state_key(step: str) -> str:

@@ -112,6 +112,8 @@ class Replica:
                 "point every node's containerd at the image cache (certs.d/*/hosts.toml)",
                 self.wire_registry,
                 inputs=lambda: digest(self.node_containers(), self.node_files()),
+                check=self.wiring_drift,
+                needs=("registry", "cluster"),
             ),
         ]
         for image, (source, _) in PROJECT_IMAGES.items():
@@ -122,6 +124,7 @@ class Replica:
                         f"build and push {image}",
                         partial(self.push_image, image),
                         inputs=partial(self.image_ref, image),
+                        check=partial(self.project_image_drift, image),
                     )
                 )
         if "docs-site" in self.platform.enabled:
@@ -130,7 +133,8 @@ class Replica:
                     "image:docs-site",
                     "build the docs site and its image",
                     self.push_docs_site,
-                    inputs=partial(docs_gen.site_image_ref, root, self.platform.env.image_registry),
+                    inputs=self.site_ref,
+                    check=lambda: self.image_drift(self.site_ref()),
                 )
             )
         for name in self.platform.enabled:
@@ -142,6 +146,7 @@ class Replica:
                     f"{name} ({what}) in {comp.namespace}",
                     partial(self.install, name),
                     inputs=partial(self.component_hash, name),
+                    check=partial(self.component_drift, name),
                 )
             )
         from streamforge import deploy  # every service: image FROM the base, common chart
@@ -256,6 +261,50 @@ class Replica:
         }
         self.kube.apply("registry-wiring", json.dumps(hosting))
 
+    def wiring_drift(self) -> str | None:
+        """None when the registry is on the kind network and every node has the rendered
+        certs.d files (checked by their SHA-256 in one `docker exec` per node)."""
+        drift = docker_host.registry_network_drift()
+        if drift:
+            return drift
+        import hashlib
+
+        files = self.node_files()
+        for node in self.node_containers():
+            found = run.capture(["docker", "exec", node, "sha256sum", *sorted(files)])
+            # sha256sum prints `<hex>  <path>`; an absent file only on stderr
+            sums = {
+                path: hexdigest
+                for hexdigest, _, path in (ln.partition("  ") for ln in found.stdout.splitlines())
+            }
+            for path, text in files.items():
+                if sums.get(path) != hashlib.sha256(text.encode()).hexdigest():
+                    return f"node {node} lacks the registry configuration {path}"
+        return None
+
+    def project_image_drift(self, image: str) -> str | None:
+        return self.image_drift(self.image_ref(image))
+
+    def image_drift(self, ref: str) -> str | None:
+        """None when the local registry holds the project image `ref`."""
+        return docker_host.image_drift(ref, self.provider.registry_port)
+
+    def component_drift(self, name: str) -> str | None:
+        """None when the component's helm release is deployed with its workloads ready and
+        every object it applies is in the cluster; else what drifted."""
+        from streamforge.helm import release_drift
+
+        comp = self.platform.components[name]
+        if comp.chart:
+            drift = release_drift(self.helm, self.kube, name, comp.namespace)
+            if drift:
+                return drift
+        gone = self.kube.missing(self.rendered.objects.get(name) or [])
+        return f"{', '.join(gone[:3])} missing" if gone else None
+
+    def site_ref(self) -> str:
+        return docs_gen.site_image_ref(self.platform.root, self.platform.env.image_registry)
+
     def image_ref(self, image: str) -> str:
         from streamforge.render.context import project_image
 
@@ -290,7 +339,7 @@ class Replica:
                 env={"NO_MKDOCS_2_WARNING": "1"},
             )
             site = docs_gen.built_site(root)
-        ref = docs_gen.site_image_ref(root, self.platform.env.image_registry)
+        ref = self.site_ref()
         build_image(
             step,
             site,

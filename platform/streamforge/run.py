@@ -70,14 +70,15 @@ def run(
 
 
 def capture(
-    command: Sequence[str], *, env: Mapping[str, str] | None = None
+    command: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run a short query command quietly; the caller looks at returncode."""
+    """Run a short query command quietly (`stdin` fed to it); the caller looks at returncode."""
     return subprocess.run(
         list(command),
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, **(env or {})},
+        input=stdin,
         timeout=120,
     )
