@@ -144,14 +144,7 @@ def cmd_doctor(args: argparse.Namespace) -> None:
     platform = _platform(args)
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)
-    running = False
-    try:
-        from streamforge.replica import Replica
-
-        running = Replica(platform).cluster_exists()
-    except StreamforgeError:
-        pass
-    doctor.report(doctor.checks(provider, running))
+    doctor.report(doctor.checks(provider))
 
 
 def cmd_hosts(args: argparse.Namespace) -> None:

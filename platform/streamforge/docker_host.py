@@ -292,3 +292,13 @@ def push(step: str, ref: str) -> None:
     from streamforge import run
 
     run.run(step, ["docker", "push", ref], "is the registry running? `nox -s status`")
+
+
+def port_holder(port: int) -> tuple[str, dict[str, str]] | None:
+    """The container publishing host port `port` (name, labels), or None if no container
+    does (the port is free, or some other process holds it)."""
+    from python_on_whales import docker
+
+    for container in docker.container.list(filters=[("publish", str(port))]):
+        return str(container.name), dict(container.config.labels or {})
+    return None

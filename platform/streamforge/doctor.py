@@ -99,24 +99,54 @@ def port_free(port: int) -> bool:
     return True
 
 
-def _ports(provider: KindProvider, cluster_running: bool) -> list[Check]:
-    if cluster_running:
-        return [Check("host ports", True, "the replica is running and holds its ports")]
+# kind's label on every node container (kind's pkg/cluster/constants)
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+
+
+def _ports(provider: KindProvider) -> list[Check]:
+    """Each host port the replica needs: free, held by the replica itself (its registry,
+    labelled io.streamforge.managed, or a node of its kind cluster), or held by something
+    else (a foreign container, by name, or another process): only the last fails."""
     checks = []
     for label, port in (
         ("http", provider.http_port),
         ("https", provider.https_port),
         ("registry", provider.registry_port),
     ):
+        name = f"port {port}"
+        where = f"{label} on 127.0.0.1:{port}"
+        if port_free(port):
+            checks.append(Check(name, True, f"{where}: free"))
+            continue
+        holder = _holder(port)
+        if holder is not None and _ours(holder[1], provider.cluster_name):
+            checks.append(Check(name, True, f"{where}: held by the replica's {holder[0]}"))
+            continue
+        who = f"container {holder[0]}, not this project's" if holder else "another process"
         checks.append(
             Check(
-                f"port {port}",
-                port_free(port),
-                f"{label} on 127.0.0.1:{port}",
-                f"free port {port} or set provider.{label}_port in envs/local.yaml",
+                name,
+                False,
+                f"{where}: held by {who}",
+                (f"`docker rm -f {holder[0]}` if you do not need it, or " if holder else "")
+                + f"free port {port} or set provider.{label}_port in envs/local.yaml",
             )
         )
     return checks
+
+
+def _holder(port: int) -> tuple[str, dict[str, str]] | None:
+    try:
+        return docker_host.port_holder(port)
+    except Exception:  # no engine answering: the docker check reports that
+        return None
+
+
+def _ours(labels: dict[str, str], cluster: str) -> bool:
+    return (
+        labels.get(next(iter(docker_host.MANAGED))) == "true"
+        or labels.get(KIND_CLUSTER_LABEL) == cluster
+    )
 
 
 def _tools() -> list[Check]:
@@ -194,13 +224,14 @@ def _disk() -> Check:
     )
 
 
-def checks(provider: KindProvider, cluster_running: bool) -> list[Check]:
+def checks(provider: KindProvider) -> list[Check]:
+    """Every check, in order; the port checks find out who holds each port."""
     probes: list[Callable[[], Check | list[Check]]] = [
         _docker,
         _cpus,
         _memory,
         _inotify,
-        lambda: _ports(provider, cluster_running),
+        lambda: _ports(provider),
         _tools,
         _cgroup,
         _disk,

@@ -95,9 +95,9 @@ _CLASSES: list[tuple[str, re.Pattern[str], str]] = [
     (
         "chart not found",
         re.compile(
-            r'no chart version found|no chart name found|chart "[^"]+" (?:version "[^"]+" )?not found|'
-            r"failed to fetch "
-            r"\S+ : 404|is not a valid chart repository|chart not found|"
+            r"no chart version found|no chart name found|"
+            r'chart "[^"]+" (?:version "[^"]+" )?not found|failed to fetch \S+ : 404|'
+            r"is not a valid chart repository|chart not found|"
             r"failed to download \S+",
             re.I,
         ),

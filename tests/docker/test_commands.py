@@ -69,16 +69,63 @@ def test_doctor_names_a_busy_port_and_the_fix(scratch: str, capsys) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        local = Path("envs/local.yaml")
-        local.write_text(
-            local.read_text().replace(
-                "  cluster_name:", f"  registry_port: {port}\n  cluster_name:"
-            )
-        )
+        set_registry_port(port)
         assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert f"FAIL port {port}" in out
+    assert "held by another process" in out
     assert f"free port {port} or set provider.registry_port in envs/local.yaml" in out
+
+
+def set_registry_port(port: int) -> None:
+    local = Path("envs/local.yaml")
+    local.write_text(
+        local.read_text().replace("  cluster_name:", f"  registry_port: {port}\n  cluster_name:")
+    )
+
+
+def test_doctor_tells_the_projects_registry_from_a_foreign_container(
+    scratch: str, registry_image: str, capsys
+) -> None:
+    """The project's own registry on its port passes (labelled io.streamforge.managed); a
+    container of someone else's on the port fails, named, with a fix that fits."""
+    import subprocess
+
+    from streamforge import docker_host
+    from tests.docker.test_registry import free_port
+
+    port = free_port()
+    set_registry_port(port)
+    try:
+        docker_host.start_registry(registry_image, port, name=scratch)
+        assert main(["doctor"]) in (0, 1)  # other checks may fail on this machine
+        out = capsys.readouterr().out
+        (line,) = [ln for ln in out.splitlines() if f"port {port}" in ln]
+        assert line.startswith("ok") and f"held by the replica's {scratch}" in line
+
+        subprocess.run(["docker", "rm", "-f", "-v", scratch], capture_output=True, check=True)
+        foreign = subprocess.run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                scratch,
+                "-p",
+                f"127.0.0.1:{port}:5000",
+                registry_image,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert foreign.returncode == 0, foreign.stderr
+        assert main(["doctor"]) == 1
+        out = capsys.readouterr().out
+        assert f"FAIL port {port}" in out
+        assert f"held by container {scratch}, not this project's" in out
+        assert f"`docker rm -f {scratch}` if you do not need it" in out
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", scratch], capture_output=True)
 
 
 def test_up_summary_lists_every_url_and_what_the_addresses_stand_for(scratch: str, capsys) -> None:
