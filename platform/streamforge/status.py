@@ -1,13 +1,16 @@
-"""`status`: the replica's cluster, nodes, registry, releases and recorded steps; and what
-`status` and `down` use to find the cluster without downloading anything."""
+"""`status`: the replica's registry, cluster, nodes, every step of `up` (done / not done /
+drifted, looked at as `up` would), the helm releases with their state; non-zero exit when the
+replica is incomplete or drifted. Also what `status` and `down` use to find the cluster without
+downloading anything."""
 
 from __future__ import annotations
 
 import json
 
-from streamforge import console, docker_host
+from streamforge import console, docker_host, plan
 from streamforge.errors import StreamforgeError
 from streamforge.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.plan import Step, Verdict
 from streamforge.replica import Replica
 from streamforge.tools import ToolError, resolve
 
@@ -58,18 +61,19 @@ def down(replica: Replica) -> None:
 
 
 def show(platform: Platform) -> None:
+    """Print the replica's state; raise StreamforgeError (exit 1) naming what `up` would do
+    when it is absent, incomplete or drifted."""
     replica = Replica(platform)
     docker_host.check_engine()
     registry = "running" if docker_host.registry_running() else "not running"
     console.step(f"registry {docker_host.REGISTRY}: {registry}")
+    absent = f"kind cluster '{replica.name}': absent"
     if not use_local_kind(replica):
         if kind_node_containers(replica.name):
             raise StreamforgeError(no_kind_here(replica))
-        console.step(f"kind cluster '{replica.name}': absent (`nox -s up` creates it)")
-        return
+        raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
     if not replica.cluster_exists():
-        console.step(f"kind cluster '{replica.name}': absent (`nox -s up` creates it)")
-        return
+        raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
     console.step(f"kind cluster '{replica.name}': running (context {replica.context})")
     nodes = replica.kube.query("get", "nodes", "-o", "json")
     if nodes is None:
@@ -85,7 +89,81 @@ def show(platform: Platform) -> None:
             f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
             f"nvidia.com/gpu={gpus}"
         )
-    state = replica.kube.read_state() or {}
-    console.step(f"{len(state)} step(s) recorded as done")
-    for step in sorted(state):
-        console.info(step)
+    use_local_helm(replica)
+    releases(replica)
+    replica.load_state()
+    verdicts = step_verdicts(replica.steps(), replica.state)
+    for line in verdict_lines(verdicts):
+        console.info(line)
+    problem = incomplete(verdicts)
+    if problem:
+        raise StreamforgeError(problem)
+    console.step(f"all {len(verdicts)} steps done: the replica is as `up` left it")
+
+
+def use_local_helm(replica: Replica) -> bool:
+    """Point `replica` at a helm already on this machine; False if there is none."""
+    try:
+        replica.__dict__["helm"] = resolve("helm", allow_download=False)
+    except ToolError:
+        return False
+    return True
+
+
+def releases(replica: Replica) -> None:
+    """Print every helm release in the replica with its state and revision."""
+    from streamforge.helm import releases as helm_releases
+
+    try:
+        found = helm_releases(replica.helm, replica.context)
+    except (StreamforgeError, ToolError) as exc:
+        console.step(f"helm releases: cannot list them ({str(exc).splitlines()[0]})")
+        return
+    console.step(f"{len(found)} helm release(s)")
+    for release in sorted(found, key=lambda r: (r["namespace"], r["name"])):
+        console.info(
+            f"{release['namespace'] + '/' + release['name']:<40} {release['status']:<10} "
+            f"revision {release['revision']:<3} {release['chart']}"
+        )
+
+
+def step_verdicts(steps: list[Step], state: plan.State) -> list[tuple[str, Verdict]]:
+    """(step name, verdict) for each of `steps` that records or checks anything, in order,
+    as `up` would find them now against `state`. A check that cannot look counts as
+    drifted."""
+    found: list[tuple[str, Verdict]] = []
+    rerun: set[str] = set()
+    for step in steps:
+        try:
+            verdict = plan.assess(step, state, rerun)
+        except StreamforgeError as exc:
+            verdict = Verdict(plan.DRIFTED, f"cannot check: {str(exc).splitlines()[0]}")
+        if verdict.status == plan.ALWAYS:
+            continue
+        if verdict.runs:
+            rerun.add(step.name)
+        found.append((step.name, verdict))
+    return found
+
+
+def verdict_lines(verdicts: list[tuple[str, Verdict]]) -> list[str]:
+    return [
+        f"{i:2d}. {name:<32} {verdict.status}" + (f": {verdict.reason}" if verdict.reason else "")
+        for i, (name, verdict) in enumerate(verdicts, start=1)
+    ]
+
+
+def incomplete(verdicts: list[tuple[str, Verdict]]) -> str | None:
+    """None when every step is done; else one line: where `up` stopped, how many steps are
+    not done or drifted, and the command that converges the replica."""
+    waiting = [(i, n, v) for i, (n, v) in enumerate(verdicts, start=1) if v.runs]
+    if not waiting:
+        return None
+    not_done = sum(1 for _, _, v in waiting if v.status == plan.NOT_DONE)
+    drifted = len(waiting) - not_done
+    first, name, _ = waiting[0]
+    return (
+        f"the replica is incomplete or drifted: {not_done} step(s) not done, {drifted} "
+        f"drifted; `up` would start at step {first} of {len(verdicts)} ({name}). "
+        "Run `nox -s up` to converge it"
+    )

@@ -84,7 +84,7 @@ def test_no_marker_means_not_ours_until_written(replica: Replica) -> None:
 def test_second_run_is_a_no_op_and_a_change_reruns_only_its_step(replica: Replica) -> None:
     replica.kube.write_state({})
     first = execute(component_steps(replica), state_of(replica))
-    assert first == {"ran": 3, "unchanged": 0}
+    assert first == {"ran": 3, "unchanged": 0, "drifted": 0}
     recorded = replica.kube.read_state() or {}
     assert set(recorded) == {f"component:{n}" for n in MANIFEST_ONLY}
     # what the steps applied is really in the cluster
@@ -95,7 +95,7 @@ def test_second_run_is_a_no_op_and_a_change_reruns_only_its_step(replica: Replic
     kubectl_json(replica, "get", "daemonset", "-n", "gpu-operator", "fake-gpu-plugin-k2w-8")
 
     second = execute(component_steps(replica), state_of(replica))
-    assert second == {"ran": 0, "unchanged": 3}
+    assert second == {"ran": 0, "unchanged": 3, "drifted": 0}
 
     # change one manifest: only that component's step runs again
     classes_file = replica.platform.component_dir("storage-replica") / "manifests/classes.yaml"
@@ -104,7 +104,7 @@ def test_second_run_is_a_no_op_and_a_change_reruns_only_its_step(replica: Replic
     )
     changed = Replica(load_platform(replica.platform.root, "local"))
     third = execute(component_steps(changed), state_of(changed))
-    assert third == {"ran": 1, "unchanged": 2}
+    assert third == {"ran": 1, "unchanged": 2, "drifted": 0}
     policies = {
         i["metadata"]["name"]: i["reclaimPolicy"]
         for i in kubectl_json(changed, "get", "storageclass")["items"]

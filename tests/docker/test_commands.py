@@ -29,10 +29,10 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker
     return unique
 
 
-def test_status_without_a_cluster(scratch: str, capsys) -> None:
-    assert main(["status"]) == 0
-    out = capsys.readouterr().out
-    assert f"kind cluster '{scratch}': absent" in out
+def test_status_without_a_cluster_exits_non_zero_with_the_fix(scratch: str, capsys) -> None:
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert f"kind cluster '{scratch}': absent; `nox -s up` creates the replica" in err
 
 
 def test_down_without_a_cluster_is_a_quiet_no_op(scratch: str, capsys) -> None:
