@@ -142,6 +142,59 @@ def replica_steps(replica: Replica) -> list[Step]:
     ]
 
 
+def api_groups_used(replica: Replica, name: str) -> set[str]:
+    """The API groups of the objects the service's chart renders with its values
+    (`helm template`, test hooks skipped)."""
+    from ruamel.yaml import YAML
+
+    from streamforge import charts
+    from streamforge.pins import pins
+
+    node = pins().images["kind_node"]
+    kube_version = node.split("@")[0].rpartition(":")[2]
+    manifest = charts.template(
+        replica.helm,
+        f"service:{name}",
+        replica.platform.root / services.CHART,
+        name,
+        services.NAMESPACE,
+        services.chart_values(replica.platform, replica.platform.services[name]),
+        kube_version,
+    )
+    return {
+        str(doc.get("apiVersion", "")).rpartition("/")[0]
+        for doc in YAML(typ="safe", pure=True).load_all(manifest)
+        if isinstance(doc, dict)
+    } - {""}
+
+
+def missing_platform(replica: Replica, name: str) -> str | None:
+    """None when every component whose API groups (component.yaml `api_groups`) the service's
+    objects use is installed in the replica (its step recorded and its API served); else one
+    line naming the first missing component and the command that installs it."""
+    platform = replica.platform
+    used = api_groups_used(replica, name)
+    state = replica.kube.read_state() or {}
+    for comp_name, comp in sorted(platform.components.items()):
+        needed = sorted(used & set(comp.api_groups))
+        if not needed:
+            continue
+        group = needed[0]
+        if comp_name not in platform.enabled:
+            return (
+                f"service {name} needs component '{comp_name}' (API group {group}), which the "
+                f"profile '{platform.env.profile}' leaves out; install it with "
+                f"`nox -s up -- --profile {comp.profile}`"
+            )
+        served = replica.kube.query("api-resources", "--api-group", group, "-o", "name")
+        if f"component:{comp_name}" not in state or not (served or "").strip():
+            return (
+                f"service {name} needs component '{comp_name}' (API group {group}), which is not "
+                f"installed in kind-{replica.name}; install it with `nox -s up`"
+            )
+    return None
+
+
 # -- CLI -------------------------------------------------------------------------------------
 
 
@@ -187,5 +240,8 @@ def cmd_deploy(args: argparse.Namespace) -> None:
         raise StreamforgeError(
             f"no kind cluster '{replica.name}'; bring the replica up first with `nox -s up`"
         )
+    missing = missing_platform(replica, args.service)  # before building anything
+    if missing:
+        raise StreamforgeError(missing)
     ensure_base(platform.root)
     deploy_to_replica(replica, args.service)

@@ -122,3 +122,20 @@ def test_an_object_of_a_missing_crd_gets_the_crd_fix(replica) -> None:  # noqa: 
         Kube(resolve("kubectl"), replica.context).apply("deploy", json.dumps(user), timeout=0)
     assert caught.value.failure is not None and caught.value.failure.name == "missing CRD"
     assert "kind KafkaUser (kafka.strimzi.io/v1) is not served" in str(caught.value)
+
+
+def test_deploy_names_the_missing_component_and_the_command(replica, helm_tool) -> None:  # noqa: F811
+    """Before building anything, deploy looks for the components whose APIs the service's
+    chart uses: here Strimzi (the KafkaUser of dummy-service) is not installed."""
+    from streamforge.deploy import missing_platform
+    from tests.conftest import REPO
+
+    root = replica.platform.root
+    shutil.copytree(REPO / "platform" / "charts", root / "platform" / "charts")
+    replica.__dict__["helm"] = helm_tool
+    replica.kube.write_state({})
+    problem = missing_platform(replica, "dummy-service")
+    assert problem == (
+        "service dummy-service needs component 'strimzi' (API group kafka.strimzi.io), which "
+        "is not installed in kind-sf-api-test; install it with `nox -s up`"
+    )
