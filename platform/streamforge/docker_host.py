@@ -17,6 +17,8 @@ from streamforge.render.context import tree_hash
 from streamforge.render.kind import REGISTRY_NAME
 
 MANAGED = {"io.streamforge.managed": "true"}
+# The label kind puts on every node container of a cluster (kind's pkg/cluster/constants).
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 REGISTRY = REGISTRY_NAME  # the name the nodes' hosts.toml files use
 BASE_IMAGE = "streamforge/base"
 
@@ -302,3 +304,21 @@ def port_holder(port: int) -> tuple[str, dict[str, str]] | None:
     for container in docker.container.list(filters=[("publish", str(port))]):
         return str(container.name), dict(container.config.labels or {})
     return None
+
+
+def kind_node_containers(cluster: str) -> list[str]:
+    """The docker containers of kind cluster `cluster`, found by kind's label (no kind needed)."""
+    from python_on_whales import docker
+
+    found = docker.container.list(all=True, filters=[("label", f"{KIND_CLUSTER_LABEL}={cluster}")])
+    return sorted(c.name for c in found)
+
+
+def remove_volumes(names: list[str]) -> list[str]:
+    """Remove those of the docker volumes `names` that still exist; return them."""
+    from python_on_whales import docker
+
+    left = [name for name in names if docker.volume.exists(name)]
+    if left:
+        docker.volume.remove(list(left))
+    return left

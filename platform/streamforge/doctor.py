@@ -99,10 +99,6 @@ def port_free(port: int) -> bool:
     return True
 
 
-# kind's label on every node container (kind's pkg/cluster/constants)
-KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
-
-
 def _ports(provider: KindProvider) -> list[Check]:
     """Each host port the replica needs: free, held by the replica itself (its registry,
     labelled io.streamforge.managed, or a node of its kind cluster), or held by something
@@ -145,7 +141,7 @@ def _holder(port: int) -> tuple[str, dict[str, str]] | None:
 def _ours(labels: dict[str, str], cluster: str) -> bool:
     return (
         labels.get(next(iter(docker_host.MANAGED))) == "true"
-        or labels.get(KIND_CLUSTER_LABEL) == cluster
+        or labels.get(docker_host.KIND_CLUSTER_LABEL) == cluster
     )
 
 

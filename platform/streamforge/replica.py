@@ -442,6 +442,9 @@ class Replica:
 
     # -- down ------------------------------------------------------------------------------
     def down(self) -> None:
+        """Delete what `up` created: the kind cluster (its node containers and their volumes)
+        and the registry container (and its anonymous volumes); say what was removed and what
+        stays on purpose (the caches)."""
         if self.cluster_exists():
             if self.kube.read_state() is None:
                 raise StreamforgeError(
@@ -449,13 +452,32 @@ class Replica:
                     "kube-system/streamforge-state), so it was not created by this project; "
                     f"leaving it. Delete it yourself with `kind delete cluster --name {self.name}`"
                 )
+            nodes = docker_host.kind_node_containers(self.name)
+            volumes = [v for node in nodes for v in docker_host.anonymous_volumes(node)]
             console.step(f"deleting kind cluster '{self.name}'")
             run.run(
                 "down",
                 [*self.kind.command, "delete", "cluster", "--name", self.name],
                 "retry; `docker ps` shows what is left",
             )
+            docker_host.remove_volumes(volumes)  # kind removes them; make sure of it
+            console.info(
+                f"removed kind cluster '{self.name}': node containers {', '.join(nodes)} and "
+                f"their {len(volumes)} volume(s)"
+            )
         else:
             console.info(f"no kind cluster named '{self.name}'")
+        self.remove_registry_and_report()
+
+    def remove_registry_and_report(self) -> None:
         if docker_host.remove_registry():
             console.info(f"removed container {docker_host.REGISTRY}")
+        else:
+            console.info(f"no registry container {docker_host.REGISTRY} of this project")
+        from streamforge.charts import chart_cache
+
+        console.info(
+            f"kept on purpose: the image cache {image_cache()} and the chart cache "
+            f"{chart_cache()} (the next `up` needs no download; delete the folders to free "
+            "the space); the docker network 'kind' (kind's, shared by every kind cluster)"
+        )

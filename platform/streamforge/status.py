@@ -14,16 +14,8 @@ from streamforge.plan import Step, Verdict
 from streamforge.replica import Replica
 from streamforge.tools import ToolError, resolve
 
-# The label kind puts on every node container of a cluster (kind's pkg/cluster/constants).
-KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
-
-
-def kind_node_containers(cluster: str) -> list[str]:
-    """The docker containers of kind cluster `cluster`, found by kind's label (no kind needed)."""
-    from python_on_whales import docker
-
-    found = docker.container.list(all=True, filters=[("label", f"{KIND_CLUSTER_LABEL}={cluster}")])
-    return sorted(c.name for c in found)
+KIND_CLUSTER_LABEL = docker_host.KIND_CLUSTER_LABEL
+kind_node_containers = docker_host.kind_node_containers
 
 
 def use_local_kind(replica: Replica) -> bool:
@@ -56,8 +48,7 @@ def down(replica: Replica) -> None:
     if kind_node_containers(replica.name):
         raise StreamforgeError(no_kind_here(replica))
     console.info(f"no kind cluster named '{replica.name}': nothing to delete")
-    if docker_host.remove_registry():
-        console.info(f"removed container {docker_host.REGISTRY}")
+    replica.remove_registry_and_report()
 
 
 def show(platform: Platform) -> None:

@@ -37,7 +37,10 @@ def test_status_without_a_cluster_exits_non_zero_with_the_fix(scratch: str, caps
 
 def test_down_without_a_cluster_is_a_quiet_no_op(scratch: str, capsys) -> None:
     assert main(["down"]) == 0
-    assert f"no kind cluster named '{scratch}'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"no kind cluster named '{scratch}'" in out
+    # the caches stay on purpose (issue 9), and down says so
+    assert "kept on purpose: the image cache" in out
 
 
 def test_doctor_reports_each_check(scratch: str, capsys) -> None:

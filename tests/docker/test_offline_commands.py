@@ -54,9 +54,9 @@ def offline_repo(
 
 def test_status_without_kind_says_the_cluster_is_absent(offline_repo, capsys) -> None:
     _, cluster = offline_repo
-    assert main(["status"]) == 0
-    out = capsys.readouterr().out
-    assert f"kind cluster '{cluster}': absent" in out
+    assert main(["status"]) == 1  # no replica: incomplete
+    err = capsys.readouterr().err
+    assert f"kind cluster '{cluster}': absent; `nox -s up` creates the replica" in err
 
 
 def test_down_without_kind_says_there_is_nothing_to_do(offline_repo, capsys) -> None:
