@@ -110,7 +110,7 @@ _CLASSES: list[tuple[str, re.Pattern[str], str]] = [
         re.compile(
             r"manifest unknown|manifest for \S+ not found|pull access denied|repository does not "
             r"exist|ErrImagePull|ImagePullBackOff|No such image|not found: manifest|"
-            r"failed to resolve reference",
+            r"failed to resolve reference|LLB definition: \S+: not found",
             re.I,
         ),
         "an image cannot be found under its name and tag: check the reference (platform/"
@@ -134,7 +134,8 @@ _CLASSES: list[tuple[str, re.Pattern[str], str]] = [
 # what the fix names when the output says it: the missing API, the image
 _MISSING_KIND = re.compile(r'no matches for kind "([^"]+)" in version "([^"]+)"')
 _IMAGE = re.compile(
-    r"(?:manifest for|pull access denied for|failed to resolve reference|No such image:?)"
+    r"(?:manifest for|pull access denied for|failed to resolve reference|No such image:?|"
+    r"LLB definition:)"
     r' "?([\w./:@-]+?)"?(?:[:,]? |$)'
 )
 
