@@ -54,14 +54,16 @@ def ensure(tool: Resolved, chart: Chart, step: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     console.info(f"fetching chart {chart.name} {chart.version} from {chart.repo}")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as tmp:
-        helm(
-            tool,
-            step,
-            pull_args(chart, Path(tmp)),
+        offline = (
             f"is {chart.repo} reachable? Offline, put {target.name} into {target.parent} "
-            f"(or set {CACHE_ENV} to a folder that has it)",
-            quiet=True,
+            f"(or set {CACHE_ENV} to a folder that has it)"
         )
+        try:
+            helm(tool, step, pull_args(chart, Path(tmp)), offline, quiet=True)
+        except StepError as exc:  # where the repository is unreachable, the cache is the fix
+            raise StepError(
+                exc.step, exc.command, exc.output, offline, {"network unreachable": offline}
+            ) from None
         pulled = sorted(Path(tmp).glob("*.tgz"))
         if len(pulled) != 1:
             raise StepError(

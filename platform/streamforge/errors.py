@@ -170,10 +170,21 @@ class StepError(StreamforgeError):
     """A plan step failed: names the step, the command, its output tail, the failure class and
     a fix (the class's when the output has one, else `fix`, the step's own hint)."""
 
-    def __init__(self, step: str, command: str, output: str, fix: str) -> None:
+    def __init__(
+        self,
+        step: str,
+        command: str,
+        output: str,
+        fix: str,
+        specific: dict[str, str] | None = None,
+    ) -> None:
+        """`specific`: {class name: fix} where the step knows better than the class (a chart
+        pull names the file to put into the chart cache)."""
         self.failure = classify(output)
+        self.hint = fix
         if self.failure is not None:
-            fix = f"{self.failure.name}: {self.failure.fix}"
+            better = (specific or {}).get(self.failure.name, self.failure.fix)
+            fix = f"{self.failure.name}: {better}"
         tail = "\n".join(output.strip().splitlines()[-15:])
         super().__init__(
             f"step '{step}' failed: {command}\n{tail}\nfix: {fix}"
