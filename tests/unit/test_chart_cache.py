@@ -40,7 +40,9 @@ def test_a_failed_pull_leaves_nothing_and_names_the_offline_fix(
         charts.ensure(Resolved("helm", (helm_binary,), "PATH"), unreachable, "component:metallb")
     assert "put metallb-0.14.9.tgz into" in str(caught.value)
     # an unreachable repository is classified, with the chart cache as the fix that fits
-    assert str(caught.value).splitlines()[-1].startswith(
-        "fix: network unreachable: is https://127.0.0.1:9/charts reachable?"
+    assert (
+        str(caught.value)
+        .splitlines()[-1]
+        .startswith("fix: network unreachable: is https://127.0.0.1:9/charts reachable?")
     )
     assert list((tmp_path / "charts").iterdir()) == []
