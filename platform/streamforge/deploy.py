@@ -80,6 +80,8 @@ def install(replica: Replica, name: str) -> None:
             str(chart),
             "--namespace",
             services.NAMESPACE,
+            # Strimzi's namespace; an env that leaves Strimzi out has none yet
+            "--create-namespace",
             "--values",
             str(values_path(replica, name)),
             "--kube-context",
