@@ -66,10 +66,11 @@ def values_path(replica: Replica, name: str) -> Path:
 
 
 def install(replica: Replica, name: str) -> None:
-    from streamforge.helm import helm
+    from streamforge.helm import helm, recover_interrupted
 
     step = f"service:{name}"
     chart = replica.platform.root / services.CHART
+    recover_interrupted(replica.helm, step, name, services.NAMESPACE, replica.context)
     helm(
         replica.helm,
         step,

@@ -101,3 +101,27 @@ def release_drift(tool: Resolved, kube: Kube, name: str, namespace: str) -> str 
         quiet=True,
     )
     return kube.workloads_drift(manifest, namespace)
+
+
+def recover_interrupted(tool: Resolved, step: str, name: str, namespace: str, context: str) -> None:
+    """Make a release that an interrupted helm left `pending-*` upgradable again.
+
+    Helm records a release as pending-install/-upgrade/-rollback while it works (and, with
+    --wait, until the workloads are ready); a helm killed then leaves it so, and every later
+    `helm upgrade` fails with "another operation (install/upgrade/rollback) is in progress"
+    (Helm 3 release states). A pending upgrade or rollback goes back to the last deployed revision
+    (`helm rollback`); a pending first install, which has none, is uninstalled. Raises
+    StepError when helm cannot do either."""
+    found = next(
+        (r for r in releases(tool, context) if r["name"] == name and r["namespace"] == namespace),
+        None,
+    )
+    if found is None or not found["status"].startswith("pending-"):
+        return
+    console.info(f"helm release {namespace}/{name} was left {found['status']}: recovering it")
+    where = ["--namespace", namespace, "--kube-context", context, "--wait"]
+    fix = f"recover it by hand: `helm --kube-context {context} -n {namespace} history {name}`"
+    if found["status"] == "pending-install":
+        helm(tool, step, ["uninstall", name, *where], fix, quiet=True)
+    else:
+        helm(tool, step, ["rollback", name, *where], fix, quiet=True)

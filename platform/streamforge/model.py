@@ -473,6 +473,11 @@ class Component(Strict):
     wait_seconds: PositiveInt = 300
     # API groups whose CRDs it installs: an env that leaves it out drops such objects
     api_groups: list[str] = []
+    # workloads (namespace/deployment/name) that read this component's objects only when they
+    # start: `up` restarts them after applying changed objects, and waits for the rollout
+    restarts: list[
+        Annotated[str, Field(pattern=r"^[a-z0-9-]+/(deployment|daemonset|statefulset)/[a-z0-9-]+$")]
+    ] = []
     replica: ReplicaTreatment | None = None
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from streamforge import charts, console, docker_host, docs_gen, run
 from streamforge.build import build_image
 from streamforge.errors import StreamforgeError
-from streamforge.helm import helm
+from streamforge.helm import helm, recover_interrupted
 from streamforge.kube import Kube
 from streamforge.load import Platform, load_platform
 from streamforge.model import KindProvider
@@ -388,6 +388,7 @@ class Replica:
             values = self.workdir / "rendered" / "values" / f"{name}.yaml"
             # from the chart cache, pulled only if it is not there yet
             chart_file = charts.ensure(self.helm, comp.chart, step)
+            recover_interrupted(self.helm, step, name, comp.namespace, self.context)
             helm(
                 self.helm,
                 step,
@@ -414,6 +415,22 @@ class Replica:
                 step,
                 json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}),
                 timeout=comp.wait_seconds,
+            )
+        for workload in comp.restarts:
+            ns, kind, workload_name = workload.split("/")
+            target = f"{kind}/{workload_name}"
+            hint = f"inspect with `kubectl --context {self.context} -n {ns} get pods`"
+            self.kube(step, "rollout", "restart", "-n", ns, target, fix=hint, quiet=True)
+            self.kube(
+                step,
+                "rollout",
+                "status",
+                "-n",
+                ns,
+                target,
+                f"--timeout={comp.wait_seconds}s",
+                fix=hint,
+                quiet=True,
             )
 
     def summary(self) -> None:

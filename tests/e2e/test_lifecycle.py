@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 # steps that run on every `up` by design: they change nothing (checks and the summary)
 ALWAYS = {"preflight", "summary"}
-KILLED_STEP = "component:docs-site"
+KILLED_STEP = "component:metallb"  # a helm release: killed helm leaves it pending
 
 
 def steps_that_ran(output: str) -> set[str]:
@@ -50,6 +50,20 @@ def test_a_second_up_changes_nothing(replica: None) -> None:
     print(f"e2e: warm up (nothing changed) took {took:.1f}s")
 
 
+def wait_for_helm(session: int, timeout: float = 30) -> None:
+    """Until a `helm upgrade` runs in the process session `session` (pgrep, from procps)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["pgrep", "-s", str(session), "-f", "helm upgrade"], capture_output=True, check=False
+        )
+        if found.returncode == 0:
+            time.sleep(0.5)  # let it start applying
+            return
+        time.sleep(0.1)
+    pytest.fail("no helm upgrade started within 30s of the step")
+
+
 def test_an_up_killed_during_a_component_step_converges(replica: None) -> None:
     key = KILLED_STEP.replace(":", ".", 1)
     before = recorded()
@@ -70,12 +84,12 @@ def test_an_up_killed_during_a_component_step_converges(replica: None) -> None:
         start_new_session=True,
     )
     assert proc.stdout is not None
-    title = "] docs-site ("  # the step's progress line: `==> [k/N] docs-site (manifests) in docs`
+    title = "] metallb ("  # the step's progress line: `==> [k/N] metallb (helm metallb ...)`
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if title in line:  # the step has started
-            time.sleep(1)
+        if title in line:  # the step has started; kill it once helm is at work
+            wait_for_helm(proc.pid)
             os.killpg(proc.pid, signal.SIGKILL)
             break
     proc.wait()
@@ -87,7 +101,14 @@ def test_an_up_killed_during_a_component_step_converges(replica: None) -> None:
     assert KILLED_STEP in steps_that_ran(converged.stdout)
     assert steps_that_ran(converged.stdout) <= ALWAYS | {KILLED_STEP}
     assert recorded() == before
-    rollout = kubectl("rollout", "status", "-n", "docs", "deployment/docs-site", "--timeout=120s")
+    rollout = kubectl(
+        "rollout",
+        "status",
+        "-n",
+        "metallb-system",
+        "deployment/metallb-controller",
+        "--timeout=120s",
+    )
     assert rollout.returncode == 0, rollout.stderr
 
 
