@@ -136,7 +136,8 @@ def base_image(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Time the image builds and the scaffold on this Docker engine; prints name=value lines."""
+    """Time the image builds and the scaffold on this Docker engine (`-- --replica --env ENV`:
+    the replica's cold and warm up, edit-to-new-pod and down); prints name=value lines."""
     _cli(session, "bench")
 
 

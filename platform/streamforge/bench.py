@@ -117,12 +117,24 @@ def run_bench(root: Path) -> dict[str, float]:
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    del p
+    p.add_argument(
+        "--replica",
+        action="store_true",
+        help="instead: time down, a cold and a warm up, an edit-to-new-pod deploy (bench_replica)",
+    )
+    p.add_argument("--offline", action="store_true", help="--replica runs `up --offline`")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from streamforge.load import find_root
 
+    if args.replica:
+        from streamforge.bench_replica import run_replica_bench
+
+        console.step(f"bench: the replica of env '{args.env}': cold and warm up, inner loop, down")
+        for name, value in run_replica_bench(find_root(), args.env, args.offline).items():
+            print(f"{name}={value:.1f}")
+        return
     console.step("bench: base image cold and warm, a new service, its cold build and rebuild")
     for name, value in run_bench(find_root()).items():
         print(f"{name}={value:.3f}" if name == "rebuild_ratio" else f"{name}={value:.1f}")
