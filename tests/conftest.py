@@ -91,3 +91,9 @@ def helm_binary() -> str:
     if tool.source == "container":
         missing("no helm binary at the pinned version on PATH (.ci/go-tools.sh builds it)")
     return tool.command[0]
+
+
+@pytest.fixture(scope="session")
+def helm(helm_binary: str) -> list[str]:
+    """The pinned helm binary as a command line, for subprocess calls."""
+    return [helm_binary]

@@ -34,20 +34,6 @@ def _platform(env: str) -> Platform:
     return load_platform(REPO, env)
 
 
-@pytest.fixture(scope="module")
-def helm() -> list[str]:
-    from streamforge.tools import ToolError, resolve
-
-    try:
-        tool = resolve("helm", allow_download=False)
-    except ToolError as exc:
-        missing(f"no pinned helm binary: {exc}")
-        raise
-    if tool.source == "container":
-        missing("no pinned helm binary (set STREAMFORGE_HELM=/path/to/helm)")
-    return list(tool.command)
-
-
 def _kube_version(platform: Platform) -> str:
     return platform.env.kubernetes_version.lstrip("v")
 

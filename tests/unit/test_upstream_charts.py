@@ -46,20 +46,6 @@ def rendered(env: str) -> Rendered:
     return render(load_platform(REPO, env, "full"), Facts())
 
 
-@pytest.fixture(scope="module")
-def helm() -> list[str]:
-    from streamforge.tools import ToolError, resolve
-
-    try:
-        tool = resolve("helm", allow_download=False)
-    except ToolError as exc:
-        missing(f"no pinned helm binary: {exc}")
-        raise
-    if tool.source == "container":
-        missing("no pinned helm binary (set STREAMFORGE_HELM=/path/to/helm)")
-    return list(tool.command)
-
-
 def test_every_new_component_pins_the_chart_in_shared_charts() -> None:
     platform = load_platform(REPO, "homelab")
     for name, archive in NEW.items():

@@ -26,20 +26,6 @@ COMPONENTS = ["argocd", "piraeus", "config-sync", "mail-relay"]
 ENVS = ["homelab", "local"]
 
 
-@pytest.fixture(scope="module")
-def helm() -> list[str]:
-    from streamforge.tools import ToolError, resolve
-
-    try:
-        tool = resolve("helm", allow_download=False)
-    except ToolError as exc:
-        missing(f"no pinned helm binary: {exc}")
-        raise
-    if tool.source == "container":
-        missing("no pinned helm binary (set STREAMFORGE_HELM=/path/to/helm)")
-    return list(tool.command)
-
-
 @cache
 def values_of(env: str, name: str) -> dict[str, Any]:
     """The component's values.yaml rendered with `env`'s context (enabled there or not)."""
