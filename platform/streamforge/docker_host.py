@@ -6,14 +6,13 @@ creates carries the label io.streamforge.managed=true, and `down` removes only t
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 from pathlib import Path
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.render.context import tree_hash
+from streamforge.render.context import base_image_hash
 from streamforge.render.kind import REGISTRY_NAME
 
 MANAGED = {"io.streamforge.managed": "true"}
@@ -93,12 +92,7 @@ def node_image_override() -> str | None:
 
 def base_image_tag(root: Path) -> str:
     """streamforge/base:<hash of its Dockerfile, the utils package and its parent image>."""
-    parts = [
-        (root / "platform" / "Dockerfile").read_bytes(),
-        python_base().encode(),
-        tree_hash(root / "platform" / "streamforge_utils").encode(),
-    ]
-    return f"{BASE_IMAGE}:{hashlib.sha256(b'/'.join(parts)).hexdigest()[:12]}"
+    return f"{BASE_IMAGE}:{base_image_hash(root, python_base())}"
 
 
 def python_base() -> str:

@@ -486,9 +486,13 @@ SITE_DIR = "build/site"  # mkdocs.yml's site_dir
 STAMP = ".site-inputs"  # written into the built site: the inputs hash it was built from
 
 
-def site_image_ref(root: Path, registry: str) -> str:
-    """The docs-site image for `registry` (env.image_registry), tagged by its inputs."""
-    return f"{registry}/docs-site:{site_inputs_hash(root)}"
+def site_image_ref(platform: Platform) -> str:
+    """The docs-site image in the env's registry, tagged by the site's inputs and the base
+    image it is built FROM (`render.context.with_base`)."""
+    from streamforge.render.context import with_base
+
+    tag = with_base(platform, site_inputs_hash(platform.root))
+    return f"{platform.env.image_registry}/docs-site:{tag}"
 
 
 def built_site(root: Path) -> Path:

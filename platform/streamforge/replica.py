@@ -303,7 +303,7 @@ class Replica:
         return f"{', '.join(gone[:3])} missing" if gone else None
 
     def site_ref(self) -> str:
-        return docs_gen.site_image_ref(self.platform.root, self.platform.env.image_registry)
+        return docs_gen.site_image_ref(self.platform)
 
     def image_ref(self, image: str) -> str:
         from streamforge.render.context import project_image

@@ -159,9 +159,33 @@ def tree_hash(folder: Path, length: int = 12) -> str:
     return files_hash(source_files(folder), folder, length)
 
 
+def base_image_hash(root: Path, parent: str) -> str:
+    """The content hash of the unified base image: its Dockerfile, the streamforge_utils
+    package it installs and its parent image reference `parent` (12 hex digits)."""
+    parts = [
+        (root / "platform" / "Dockerfile").read_bytes(),
+        parent.encode(),
+        tree_hash(root / "platform" / "streamforge_utils").encode(),
+    ]
+    return hashlib.sha256(b"/".join(parts)).hexdigest()[:12]
+
+
+def with_base(platform: Platform, tag: str) -> str:
+    """`tag`, made to cover the base image in the replica: images there are built FROM the
+    base image and pulled IfNotPresent, so a changed base must give them new tags. The
+    homelab keeps GitLab's rule (the tree hash alone, `.gitlab/tree-hash.sh`)."""
+    if not platform.env.is_replica:
+        return tag
+    from streamforge.docker_host import python_base
+
+    base = base_image_hash(platform.root, python_base())
+    return hashlib.sha256(f"{tag}/{base}".encode()).hexdigest()[:12]
+
+
 def project_image(platform: Platform, name: str, source: Path) -> str:
-    """A project image in the env's registry, tagged with the content hash of `source`."""
-    return f"{platform.env.image_registry}/{name}:{tree_hash(source)}"
+    """A project image in the env's registry, tagged with the content hash of `source`
+    (its Dockerfile included) and, in the replica, of the base image (`with_base`)."""
+    return f"{platform.env.image_registry}/{name}:{with_base(platform, tree_hash(source))}"
 
 
 def dump(data: Any) -> str:
@@ -226,7 +250,8 @@ class Templates:
         """The docs site image, tagged by everything the built site is made from."""
         from streamforge.docs_gen import site_image_ref
 
-        return site_image_ref(self.platform.root, self.platform.env.image_registry)
+        # the docs site runs only in the replica, FROM the base image
+        return site_image_ref(self.platform)
 
     def runs(self, node_name: str) -> bool:
         env = self.platform.env
