@@ -419,6 +419,9 @@ class Replica:
         for workload in comp.restarts:
             ns, kind, workload_name = workload.split("/")
             target = f"{kind}/{workload_name}"
+            if self.kube.query("get", "-n", ns, target, "-o", "name") is None:
+                console.info(f"no {ns}/{target} in this cluster: nothing to restart")
+                continue
             hint = f"inspect with `kubectl --context {self.context} -n {ns} get pods`"
             self.kube(step, "rollout", "restart", "-n", ns, target, fix=hint, quiet=True)
             self.kube(

@@ -27,11 +27,12 @@ from tests.conftest import REPO, docker_available, missing
 
 ENV = os.environ.get("STREAMFORGE_E2E_ENV", "local")
 OFFLINE = os.environ.get("STREAMFORGE_E2E_OFFLINE") == "1"
-LIFECYCLE = "test_lifecycle.py"  # up again, killed up, down: after every other e2e check
+# run last, in this order: faults injected and repaired, then up again, killed up, down
+LAST = ("test_faults.py", "test_lifecycle.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name == LIFECYCLE)
+    items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
 
 
 @cache

@@ -40,8 +40,13 @@ def bom_json(capsys: pytest.CaptureFixture[str], profile: str) -> dict:
 # `full` enables every component the smaller profiles do (and values do not depend on it)
 @pytest.mark.parametrize("profile", ["full"])
 def test_bom_lists_every_image_of_every_enabled_chart_and_manifest(
-    profile: str, chart_cache: Path, helm_binary: str, capsys: pytest.CaptureFixture[str]
+    profile: str,
+    chart_cache: Path,
+    helm_binary: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("STREAMFORGE_KIND_NODE_IMAGE", raising=False)  # CI's own node image
     bom = bom_json(capsys, profile)
     listed = {image["ref"] for image in bom["images"]}
     platform = load_platform(REPO, "local", profile)

@@ -1,0 +1,104 @@
+"""e2e fault injection: break one real thing of the running replica, run `up` again, and check
+that it repaired exactly that (the steps it re-ran are in the CI log) and that the replica
+answers again. Runs after the other checks and before the lifecycle ones (conftest.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from streamforge import docker_host
+from streamforge.model import KindProvider
+from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
+from tests.e2e.test_lifecycle import ALWAYS, steps_that_ran
+from tests.e2e.test_replica import answers, planned_ingress_address
+
+pytestmark = pytest.mark.e2e
+
+
+def provider() -> KindProvider:
+    found = platform().env.provider
+    assert isinstance(found, KindProvider)
+    return found
+
+
+def docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, text=True)
+
+
+def helm(*args: str) -> None:
+    binary = shutil.which("helm")
+    assert binary, "helm is not on PATH"
+    context = f"kind-{provider().cluster_name}"
+    subprocess.run([binary, "--kube-context", context, *args], check=True, capture_output=True)
+
+
+def remove_registry() -> None:
+    docker("rm", "-f", docker_host.REGISTRY)
+
+
+def detach_registry() -> None:
+    docker("network", "disconnect", "kind", docker_host.REGISTRY)
+
+
+def restart_a_node() -> None:
+    docker("restart", f"{provider().cluster_name}-worker")
+
+
+def uninstall_metallb() -> None:
+    helm("uninstall", "metallb", "--namespace", "metallb-system", "--wait")
+
+
+def delete_docs_image() -> None:
+    """Remove the docs-site image's tag from the registry's storage (the registry serves no
+    DELETE unless configured to)."""
+    data = docker_host.registry_data()
+    assert data is not None
+    tags = data / "docker/registry/v2/repositories/streamforge/docs-site/_manifests/tags"
+    assert tags.is_dir(), tags
+    for tag in tags.iterdir():
+        shutil.rmtree(tag)
+
+
+# fault -> the steps that must run again (beyond preflight and summary)
+FAULTS: dict[str, tuple[Callable[[], None], set[str]]] = {
+    "registry container removed": (remove_registry, {"registry", "registry-wiring"}),
+    "registry detached from the kind network": (detach_registry, {"registry-wiring"}),
+    "a helm release uninstalled": (uninstall_metallb, {"component:metallb"}),
+    "a project image deleted from the registry": (delete_docs_image, {"image:docs-site"}),
+    # the node comes back with its containerd config and pods; nothing is redone but what
+    # drifted while its pods restart, and the replica must answer again
+    "a node container restarted": (restart_a_node, set()),
+}
+
+
+def replica_answers() -> None:
+    host = f"docs.{platform().env.domain}"
+    wait_for(
+        f"http://{host} through the Gateway",
+        lambda: answers(planned_ingress_address(), 80, host),
+        timeout=180,
+    )
+    ready = kubectl("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=180s")
+    assert ready.returncode == 0, ready.stderr
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_up_repairs_exactly_what_was_broken(replica: None, fault: str) -> None:
+    inject, expected = FAULTS[fault]
+    inject()
+    repaired = streamforge(*up_args())
+    assert repaired.returncode == 0, repaired.stdout[-3000:]
+    ran = steps_that_ran(repaired.stdout) - ALWAYS
+    print(f"e2e fault '{fault}': up re-ran {sorted(ran) or 'nothing'}")
+    if expected:
+        assert ran == expected, repaired.stdout[-3000:]
+    else:  # only workloads that were not ready yet may be waited for again
+        assert all(step.startswith(("component:", "service:")) for step in ran), ran
+    replica_answers()
+    again = streamforge(*up_args())
+    assert steps_that_ran(again.stdout) <= ALWAYS, again.stdout[-3000:]
