@@ -32,7 +32,10 @@ def cmd_render(args: argparse.Namespace) -> None:
         from streamforge.parity import parity_markdown
 
         rendered.files["parity.md"] = parity_markdown(platform.root, platform.env.name, facts=facts)
-    output = Path(args.output or f"build/rendered/{platform.env.name}")
+    # the default is the repository's, wherever in it the command runs
+    output = (
+        Path(args.output) if args.output else platform.root / "build/rendered" / platform.env.name
+    )
     write(rendered, output, platform.root)
     console.info(f"rendered env '{platform.env.name}': {len(rendered.files)} files in {output}")
 
@@ -208,7 +211,9 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     p = command("render", cmd_render, "write every artefact of an env into a directory")
-    p.add_argument("--output", "-o", help="directory (default build/rendered/<env>)")
+    p.add_argument(
+        "--output", "-o", help="directory (default build/rendered/<env> in the repository)"
+    )
     p.add_argument(
         "--kind-subnet",
         type=_kind_subnet,
