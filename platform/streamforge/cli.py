@@ -41,10 +41,11 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from streamforge import plan
+    from streamforge import docker_host, plan
     from streamforge.replica import Replica
 
     replica = Replica(_platform(args))
+    docker_host.node_image_override()  # a bad STREAMFORGE_KIND_NODE_IMAGE stops even --dry-run
     if args.offline:  # before anything changes
         from streamforge import offline
 
@@ -56,8 +57,6 @@ def cmd_up(args: argparse.Namespace) -> None:
         for line in plan.describe(steps):
             console.info(line)
         return
-    from streamforge import docker_host
-
     docker_host.check_engine()  # fail in seconds, before anything else
     from streamforge.tools import internet_problem
 
