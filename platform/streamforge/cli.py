@@ -32,16 +32,20 @@ def cmd_render(args: argparse.Namespace) -> None:
         from streamforge.parity import parity_markdown
 
         rendered.files["parity.md"] = parity_markdown(platform.root, platform.env.name, facts=facts)
-    output = Path(args.output or f"build/rendered/{platform.env.name}")
+    # the default is the repository's, wherever in it the command runs
+    output = (
+        Path(args.output) if args.output else platform.root / "build/rendered" / platform.env.name
+    )
     write(rendered, output, platform.root)
     console.info(f"rendered env '{platform.env.name}': {len(rendered.files)} files in {output}")
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from streamforge import plan
+    from streamforge import docker_host, plan
     from streamforge.replica import Replica
 
     replica = Replica(_platform(args))
+    docker_host.node_image_override()  # a bad STREAMFORGE_KIND_NODE_IMAGE stops even --dry-run
     if args.offline:  # before anything changes
         from streamforge import offline
 
@@ -53,8 +57,6 @@ def cmd_up(args: argparse.Namespace) -> None:
         for line in plan.describe(steps):
             console.info(line)
         return
-    from streamforge import docker_host
-
     docker_host.check_engine()  # fail in seconds, before anything else
     from streamforge.tools import internet_problem
 
@@ -208,7 +210,9 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     p = command("render", cmd_render, "write every artefact of an env into a directory")
-    p.add_argument("--output", "-o", help="directory (default build/rendered/<env>)")
+    p.add_argument(
+        "--output", "-o", help="directory (default build/rendered/<env> in the repository)"
+    )
     p.add_argument(
         "--kind-subnet",
         type=_kind_subnet,

@@ -86,8 +86,20 @@ NODE_IMAGE_ENV = "STREAMFORGE_KIND_NODE_IMAGE"
 
 
 def node_image_override() -> str | None:
-    """STREAMFORGE_KIND_NODE_IMAGE: a locally built or mirrored kind node image."""
-    return os.environ.get(NODE_IMAGE_ENV) or None
+    """STREAMFORGE_KIND_NODE_IMAGE: a locally built or mirrored kind node image, or None.
+
+    Raises StreamforgeError when it is set but not an image reference (checked as
+    provider.node_image is, so a typo stops the command before kind or docker sees it)."""
+    value = os.environ.get(NODE_IMAGE_ENV) or None
+    if value is not None:
+        from streamforge.images import is_reference
+
+        if value != value.strip() or not is_reference(value):
+            raise StreamforgeError(
+                f"{NODE_IMAGE_ENV}='{value}' is not an image reference; write "
+                "registry/name:tag (e.g. streamforge-ci/node:v1.36.1), or unset it"
+            )
+    return value
 
 
 def base_image_tag(root: Path) -> str:

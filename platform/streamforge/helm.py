@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streamforge import console, run
-from streamforge.errors import StepError
+from streamforge.errors import StepError, failure_classes
 from streamforge.tools import Resolved
 
 if TYPE_CHECKING:
@@ -27,6 +27,23 @@ def _in_container(image: str, step: str, args: list[str], fix: str, quiet: bool)
     from python_on_whales import docker
     from python_on_whales.exceptions import DockerException
 
+    if not docker.image.exists(image):
+        # pulled here, not by `docker run`: its pull error goes to the terminal, not to us
+        try:
+            docker.image.pull(image, quiet=True)
+        except DockerException as exc:
+            fix = (
+                f"helm is not available: no helm binary of the pinned version, and Docker can "
+                f"neither find nor pull its image {image}; put the pinned helm on PATH or set "
+                "STREAMFORGE_HELM=/path/to/helm (`nox -s doctor` checks it)"
+            )
+            raise StepError(
+                step,
+                f"docker pull {image}",
+                exc.stderr or "",
+                fix,
+                dict.fromkeys(failure_classes(), fix),
+            ) from None
     kubeconfig = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
     cwd = Path.cwd()
     volumes: list[tuple[Path, str] | tuple[Path, str, str]] = [(cwd, str(cwd))]

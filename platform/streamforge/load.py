@@ -417,7 +417,17 @@ def mirror_ca(root: Path, path: str) -> Path:
 def _check_mirrors(root: Path, env: Env, eo: Origins, problems: list[Problem]) -> None:
     if env.provider.type != "kind":
         return
+    own = f"localhost:{env.provider.registry_port}"
     for host, mirror in env.provider.mirrors.items():
+        if host == own:
+            problems.append(
+                eo.problem(
+                    ("provider", "mirrors", host),
+                    f"'{own}' is the replica's own registry (provider.registry_port), not an "
+                    "upstream: up pushes the project's images there",
+                    "remove this mirror",
+                )
+            )
         if mirror.ca_file and not mirror_ca(root, mirror.ca_file).is_file():
             problems.append(
                 eo.problem(
@@ -434,6 +444,19 @@ def _check_network(env: Env, eo: Origins, problems: list[Problem]) -> None:
     network at render time): inside the nodes' subnet, not its network or broadcast address,
     each used once."""
     net = env.network
+    if not env.is_replica:
+        for key in ("subnet", "lb_pool", "ingress_address", "backup_ingress_address", "api_vip"):
+            if getattr(net, key) == "auto":
+                problems.append(
+                    eo.problem(
+                        ("network", key),
+                        f"network.{key}: auto is only for the kind replica (carved from the "
+                        "docker kind network); this env has no such network",
+                        "write the address (see network in envs/homelab.yaml)",
+                    )
+                )
+        if "auto" in (net.subnet, net.lb_pool):
+            return
     if net.lb_pool == "auto":
         return
     first, last = address_range(net.lb_pool)

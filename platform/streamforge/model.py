@@ -180,12 +180,23 @@ class Mirror(Strict):
     """An env's own mirror of one upstream registry (a corporate Harbor or Artifactory), used
     instead of the local image cache for that registry."""
 
-    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+(/\S*)?$")] = Field(
+    url: str = Field(
         description="the mirror's registry API root, e.g. https://harbor.example.com/v2/dockerhub"
     )
     ca_file: str | None = Field(
         default=None, description="PEM CA that signed the mirror's certificate (path, ~ allowed)"
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            host = re.sub(r"^[A-Za-z]+:/*", "", value.strip()).split("/")[0] or "harbor.example.com"
+            raise Invalid(
+                f"'{value}' is not an http(s) URL",
+                f"write it with its scheme, e.g. `https://{host}`",
+            )
+        return value
 
 
 # A registry host as image references name it (github.com/distribution/reference domain).
@@ -229,6 +240,10 @@ class KindProvider(Strict):
             from streamforge.images import ImageRefError, parse
 
             try:
+                if value != value.strip():  # parse() forgives spaces; docker and kind do not
+                    raise Invalid(
+                        f"'{value}' is not an image reference", "write registry/name:tag, no spaces"
+                    )
                 parse(value)
             except ImageRefError as exc:
                 raise ValueError(str(exc)) from None

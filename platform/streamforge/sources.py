@@ -8,6 +8,7 @@ Merging an override file onto a base keeps the origin of whichever file supplied
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def load(path: Path) -> tuple[Any, Origins]:
                 Problem(
                     name,
                     line,
-                    f"duplicate key ({exc.problem.strip()})",
+                    _duplicate(exc.problem or ""),
                     "keep one of the two entries",
                 )
             ]
@@ -138,3 +139,9 @@ def deep_merge(base: Any, override: Any) -> Any:
     if isinstance(base, Mapping) and isinstance(override, Mapping):
         return {**base, **{k: deep_merge(base.get(k), v) for k, v in override.items()}}
     return override
+
+
+def _duplicate(problem: str) -> str:
+    """ruamel's duplicate-key text without the two values (a whole section can be one)."""
+    found = re.search(r'found duplicate key "(.*?)" with value', problem)
+    return f"duplicate key '{found.group(1)}'" if found else f"duplicate key ({problem.strip()})"

@@ -82,3 +82,22 @@ def test_failure_names_the_step_and_the_output(helm_image: str, tmp_path: Path) 
         )
     assert "step 'component:demo' failed" in str(caught.value)
     assert "fix: check the chart path" in str(caught.value)
+
+
+def test_a_helm_image_docker_cannot_get_says_to_install_helm(tmp_path: Path) -> None:
+    # not in Docker, and its registry (a closed port on this machine) refuses at once
+    tool = Resolved("helm", ("localhost:1/streamforge-test/no-such-helm:0",), "container")
+    with pytest.raises(StepError) as caught:
+        helm(
+            tool,
+            "bom:demo",
+            ["template", "demo", str(chart(tmp_path / "demo"))],
+            "check the chart file (delete it to fetch it again)",
+            quiet=True,
+        )
+    message = str(caught.value)
+    assert "step 'bom:demo' failed: docker pull localhost:1/streamforge-test/no-such-helm:0" in (
+        message
+    )
+    fix = message.rpartition("\nfix: ")[2]
+    assert "STREAMFORGE_HELM=/path/to/helm" in fix and "chart" not in fix

@@ -299,6 +299,53 @@ CASES = [
         "name 'laptop' differs from the file name 'local.yaml'",
         "write name: local",
     ),
+    # -- `auto` is the replica's: production has no kind network to carve it from ----------
+    *(
+        Case(
+            f"production-{key}-auto",
+            HOMELAB,
+            old,
+            f"{key}: auto",
+            f"{key}: auto",
+            f"network.{key}: auto is only for the kind replica",
+            "write the address",
+            env="homelab",
+        )
+        for key, old in (
+            ("lb_pool", "lb_pool: 192.168.1.150-192.168.1.169"),
+            ("ingress_address", "ingress_address: 192.168.1.153"),
+            ("subnet", "subnet: 192.168.1.0/24"),
+        )
+    ),
+    # -- the replica's provider ------------------------------------------------------------
+    Case(
+        "node-image-with-a-space",
+        LOCAL,
+        "  cluster_name: streamforge\n",
+        '  cluster_name: streamforge\n  node_image: "kindest/node:v1.36.1 "\n',
+        "node_image:",
+        "provider.node_image: 'kindest/node:v1.36.1 ' is not an image reference",
+        "write registry/name:tag",
+    ),
+    Case(
+        "mirror-of-the-project-registry",
+        LOCAL,
+        "  cluster_name: streamforge\n",
+        "  cluster_name: streamforge\n  mirrors:\n    localhost:5001: {url: https://h.example.com}\n",
+        "localhost:5001:",
+        "'localhost:5001' is the replica's own registry (provider.registry_port), not an upstream",
+        "remove this mirror",
+    ),
+    Case(
+        "mirror-url-without-scheme",
+        LOCAL,
+        "  cluster_name: streamforge\n",
+        "  cluster_name: streamforge\n  mirrors:\n    docker.io: {url: harbor.example.com}\n",
+        "docker.io:",
+        "provider.mirrors.docker.io.url: 'harbor.example.com' is not an http(s) URL",
+        "e.g. `https://harbor.example.com`",
+        value="harbor.example.com",
+    ),
     # -- versions ---------------------------------------------------------------------------
     Case(
         "kubernetes-version-the-kind-image-lacks",

@@ -16,9 +16,10 @@ import pytest
 
 from streamforge.docs_gen import SITE_INPUTS
 from tests.conftest import REPO, missing
+from tests.unit.conftest import BASE_IMAGE_INPUTS
 
 # What a build of the site reads: copied as a set when a test changes the data.
-DOCS_INPUTS = list(SITE_INPUTS)
+DOCS_INPUTS = [*SITE_INPUTS, *BASE_IMAGE_INPUTS]  # the site image is built FROM the base
 _BUILT: dict[str, Path] = {}
 
 

@@ -134,3 +134,19 @@ def test_a_bad_node_image_names_file_and_field(model_copy: Path, edit) -> None:
     message = str(caught.value)
     assert "envs/local.yaml" in message and "provider.node_image" in message
     assert "'Kindest/Node::v1' is not an image reference" in message
+
+
+@pytest.mark.parametrize("command", [["up", "--dry-run"], ["bom"]])
+def test_a_bad_node_image_variable_is_one_line_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    from streamforge.cli import main
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("STREAMFORGE_KIND_NODE_IMAGE", "kindest/node v1.36.1")
+    assert main([*command, "--env", "local"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: STREAMFORGE_KIND_NODE_IMAGE='kindest/node v1.36.1' is not an image reference; "
+        "write registry/name:tag (e.g. streamforge-ci/node:v1.36.1), or unset it"
+    ]

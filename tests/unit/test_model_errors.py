@@ -250,3 +250,13 @@ def test_dns_record_needs_one_target(model_copy: Path, edit: Edit, capsys) -> No
     err = render_fails(capsys, model_copy, "homelab")
     assert f"envs/homelab.yaml:{line_of(env, 'name: nfs.dmz.home')}:" in err
     assert "needs exactly one of to:" in err
+
+
+def test_a_duplicate_section_is_named_without_its_whole_content(model_copy: Path, capsys) -> None:
+    env = model_copy / "envs/local.yaml"
+    env.write_text(env.read_text() + "network:\n  subnet: auto\n")
+    second = len(env.read_text().splitlines()) - 1
+    err = render_fails(capsys, model_copy)
+    assert err.splitlines() == [
+        f"error: envs/local.yaml:{second}: duplicate key 'network'; keep one of the two entries"
+    ]

@@ -97,3 +97,40 @@ def test_the_default_output_inside_the_repository_is_allowed(clone: Path) -> Non
     result = render(clone, "build/rendered/local")
     assert result.returncode == 0, result.stderr
     assert (clone / "build" / "rendered" / "local" / MARKER).is_file()
+
+
+def test_a_folder_the_user_made_inside_a_rendered_folder_is_kept(
+    clone: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rendered"
+    assert render(clone, str(out)).returncode == 0
+    (out / "notes" / "later").mkdir(parents=True)  # empty: no file for the marker to miss
+    result = render(clone, str(out))
+    assert result.returncode == 1
+    assert "it holds notes/, which render did not write" in result.stdout + result.stderr
+    assert (out / "notes" / "later").is_dir()
+
+
+def test_the_default_output_is_under_the_repository_root_from_any_folder(clone: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "streamforge.cli", "render", "--env", "local"],
+        cwd=clone / "services",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (clone / "build" / "rendered" / "local" / MARKER).is_file()
+    assert not (clone / "services" / "build").exists()
+
+
+def test_an_output_that_cannot_be_made_is_one_line_not_a_bug(clone: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine\n")
+    result = render(clone, str(a_file / "rendered"))
+    assert result.returncode == 1
+    error = (result.stdout + result.stderr).strip().splitlines()
+    assert len(error) == 1, error
+    assert f"--output {a_file / 'rendered'}: cannot create it" in error[0]
+    assert "bug" not in error[0]
+    assert a_file.read_text() == "mine\n"

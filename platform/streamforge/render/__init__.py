@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from streamforge.errors import StreamforgeError
 from streamforge.load import Platform
 from streamforge.render import argocd, dns, kind, kubespray, mirrors, releases
 from streamforge.render.context import Facts, Rendered, addresses
@@ -60,8 +61,14 @@ def write(rendered: Rendered, output: Path, repository: Path | None = None) -> N
     """
     output = output.resolve()
     check_output(output, repository)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    except OSError as exc:  # a file in the way, no permission, a read-only file system
+        raise StreamforgeError(
+            f"--output {output}: cannot create it ({exc.strerror}: {exc.filename}); "
+            "choose a folder you can write to"
+        ) from None
     try:
         for rel, text in sorted(rendered.files.items()):
             target = staging / rel

@@ -53,14 +53,19 @@ def check_output(output: Path, repository: Path | None = None) -> None:
     if not output.is_dir():
         raise StreamforgeError(f"{where}: it is a file, not a folder; {FIX}")
     owned = owned_files(output) or set()
+    # the folders render made: those above its files (an empty folder is the user's)
+    folders = {parent.as_posix() for rel in owned for parent in Path(rel).parents}
     for path in sorted(output.rglob("*")):
         rel = path.relative_to(output).as_posix()
-        if rel == MARKER or (path.is_dir() and not path.is_symlink()):
+        if rel == MARKER or rel in owned:
             continue
-        if rel not in owned:
-            raise StreamforgeError(
-                f"{where}: it holds {rel}, which render did not write (no entry in {MARKER}); {FIX}"
-            )
+        if path.is_dir() and not path.is_symlink():
+            if rel in folders:
+                continue
+            rel += "/"
+        raise StreamforgeError(
+            f"{where}: it holds {rel}, which render did not write (no entry in {MARKER}); {FIX}"
+        )
 
 
 def _tracked(repository: Path, folder: Path) -> list[str]:
