@@ -32,8 +32,11 @@ MANIFEST_ONLY = ("storage-replica", "fake-gpu", "dns-replica")
 @pytest.fixture
 def replica(apiserver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Replica:
     root = tmp_path / "repo"
+    # the model, and what the replica's image tags cover (the base image's inputs)
     for rel in ("envs", "platform/components", "services", "platform/fake_gpu"):
         shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("_generated"))
+    shutil.copytree(REPO / "platform/streamforge_utils", root / "platform/streamforge_utils")
+    shutil.copy2(REPO / "platform/Dockerfile", root / "platform/Dockerfile")
     local = root / "envs" / "local.yaml"
     local.write_text(
         local.read_text().replace("cluster_name: streamforge", f"cluster_name: {CLUSTER}")
