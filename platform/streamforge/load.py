@@ -407,6 +407,19 @@ def _check_kubernetes_version(env: Env, eo: Origins, problems: list[Problem]) ->
                 f"{env.kubernetes_version} (images.kind_node)",
             )
         )
+    # an env's own node image (a mirror or a local build) must run that version too, where
+    # its tag says which (kind's node images are tagged with their Kubernetes version)
+    own = env.provider.node_image if env.provider.type == "kind" else None
+    own_tag = own.split("@", 1)[0].rpartition(":")[2] if own else ""
+    if own and own_tag.startswith("v1.") and own_tag != env.kubernetes_version:
+        problems.append(
+            eo.problem(
+                ("provider", "node_image"),
+                f"node_image {own} runs Kubernetes {own_tag}, not kubernetes_version "
+                f"{env.kubernetes_version}",
+                f"use a node image of {env.kubernetes_version}, or remove node_image",
+            )
+        )
 
 
 def mirror_ca(root: Path, path: str) -> Path:

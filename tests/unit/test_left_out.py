@@ -53,3 +53,21 @@ def test_a_component_both_enabled_and_left_out_is_refused(tmp_path: Path) -> Non
         load_platform(tmp_path, "probe")
     assert "envs/probe.yaml" in str(err.value)
     assert "is both enabled and left out; remove enabled: true or left_out" in str(err.value)
+
+
+def test_an_env_node_image_of_another_kubernetes_version_is_refused(tmp_path: Path) -> None:
+    env = tmp_path / "envs"
+    env.mkdir()
+    (env / "probe.yaml").write_text(
+        "extends: local\nname: probe\ndescription: probe\n"
+        "provider:\n  node_image: kindest/node:v1.30.0\n"
+    )
+    for name in ("homelab", "local"):
+        (env / f"{name}.yaml").write_text((REPO / "envs" / f"{name}.yaml").read_text())
+    (tmp_path / "platform").symlink_to(REPO / "platform")
+    (tmp_path / "services").symlink_to(REPO / "services")
+    with pytest.raises(ModelError) as err:
+        load_platform(tmp_path, "probe")
+    assert "envs/probe.yaml:5: node_image kindest/node:v1.30.0 runs Kubernetes v1.30.0" in str(
+        err.value
+    )
