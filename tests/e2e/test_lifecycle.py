@@ -148,6 +148,16 @@ def test_down_removes_the_replica_and_leaves_a_foreign_cluster(
         assert provider.cluster_name not in clusters
         assert "sf-e2e-foreign" in clusters
         assert not docker_host.registry_running()
+        # nothing the project created is left: no node or registry container, stopped or not
+        left = subprocess.run(
+            ["docker", "ps", "-a", "--format", "{{.Names}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        ours = [n for n in left if n.startswith(f"{provider.cluster_name}-")]
+        assert ours == [] and docker_host.REGISTRY not in left, left
+        assert "sf-e2e-foreign-control-plane" in left
         nodes = foreign.kubectl("get", "nodes", "-o", "name")
         assert "sf-e2e-foreign-control-plane" in nodes
     finally:
