@@ -18,11 +18,12 @@ KIND_CLUSTER_LABEL = docker_host.KIND_CLUSTER_LABEL
 kind_node_containers = docker_host.kind_node_containers
 
 
-def use_local_kind(replica: Replica) -> bool:
-    """Point `replica` at a kind binary already on this machine (override, PATH, cache), never
-    a download; False if there is none. Inspecting or removing a replica must work offline."""
+def use_local(replica: Replica, tool: str) -> bool:
+    """Point `replica` at a `tool` binary (kind, helm) already on this machine (override, PATH,
+    cache), never a download; False if there is none. Inspecting or removing a replica must
+    work offline."""
     try:
-        replica.__dict__["kind"] = resolve("kind", allow_download=False)
+        replica.__dict__[tool] = resolve(tool, allow_download=False)
     except ToolError:
         return False
     return True
@@ -42,7 +43,7 @@ def down(replica: Replica) -> None:
     """`down` with the kind that is here; without one, there is nothing to delete unless kind
     node containers exist."""
     docker_host.check_engine()
-    if use_local_kind(replica):
+    if use_local(replica, "kind"):
         replica.down()
         return
     if kind_node_containers(replica.name):
@@ -59,7 +60,7 @@ def show(platform: Platform) -> None:
     registry = "running" if docker_host.registry_running() else "not running"
     console.step(f"registry {docker_host.REGISTRY}: {registry}")
     absent = f"kind cluster '{replica.name}': absent"
-    if not use_local_kind(replica):
+    if not use_local(replica, "kind"):
         if kind_node_containers(replica.name):
             raise StreamforgeError(no_kind_here(replica))
         raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
@@ -80,7 +81,7 @@ def show(platform: Platform) -> None:
             f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
             f"nvidia.com/gpu={gpus}"
         )
-    use_local_helm(replica)
+    use_local(replica, "helm")
     releases(replica)
     replica.load_state()
     verdicts = step_verdicts(replica.steps(), replica.state)
@@ -90,15 +91,6 @@ def show(platform: Platform) -> None:
     if problem:
         raise StreamforgeError(problem)
     console.step(f"all {len(verdicts)} steps done: the replica is as `up` left it")
-
-
-def use_local_helm(replica: Replica) -> bool:
-    """Point `replica` at a helm already on this machine; False if there is none."""
-    try:
-        replica.__dict__["helm"] = resolve("helm", allow_download=False)
-    except ToolError:
-        return False
-    return True
 
 
 def releases(replica: Replica) -> None:
