@@ -6,7 +6,7 @@ Drives the real commands a developer runs, in a subprocess each, and prints `nam
 - replica_up_warm_s: `up` again, nothing changed
 - replica_edit_to_pod_s: a one-line change in services/dummy-service's code until the new pod
   answers on the service's route (`deploy dummy-service` builds, pushes, rolls out; then the
-  route is asked until it answers)
+  route is asked until the new build answers: its X-Service-Version is the new image tag)
 - replica_down_s: `down`
 
 It replaces the env's replica (a `down` first), and puts the service's code back afterwards.
@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from streamforge import console
+from streamforge import console, services
 from streamforge.errors import StreamforgeError
 
 SERVICE = "dummy-service"
@@ -44,15 +44,20 @@ def _cli(root: Path, *args: str) -> float:
     return took
 
 
-def _route_answers(address: str, port: int, host: str, path: str) -> bool:
+def _new_build_answers(address: str, port: int, host: str, version: str) -> bool:
+    """Does `host`'s route answer /readyz 200 from the build `version` (the image tag the
+    common chart passes as SERVICE_VERSION, answered in X-Service-Version)?"""
+    request = f"GET /readyz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     try:
         with socket.create_connection((address, port), timeout=5) as conn:
-            conn.sendall(
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
-            )
-            return conn.recv(64).startswith(b"HTTP/1.1 200")
+            conn.sendall(request.encode())
+            head = b""
+            while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
+                head += chunk
     except OSError:
         return False
+    lines = head.decode("latin-1").split("\r\n")
+    return lines[0].startswith("HTTP/1.1 200") and f"X-Service-Version: {version}" in lines
 
 
 def run_replica_bench(root: Path, env: str, offline: bool) -> dict[str, float]:
@@ -75,9 +80,10 @@ def run_replica_bench(root: Path, env: str, offline: bool) -> dict[str, float]:
     try:
         app.write_text(original + f"\n# bench: one-line change {time.time():.0f}\n")
         started = time.perf_counter()
+        version = services.image_ref(load_platform(root, env), SERVICE).rpartition(":")[2]
         _cli(root, "deploy", SERVICE, "--env", env)
         deadline = time.monotonic() + 120
-        while not _route_answers("127.0.0.1", provider.http_port, host, "/readyz"):
+        while not _new_build_answers("127.0.0.1", provider.http_port, host, version):
             if time.monotonic() > deadline:
                 raise StreamforgeError(f"bench: http://{host}/readyz did not answer within 120s")
             time.sleep(0.2)

@@ -166,6 +166,8 @@ def test_docs_site_answers_over_http_through_the_gateway(replica: None, where: s
 
 
 def test_a_service_answers_on_its_route(replica: None) -> None:
+    from streamforge import services
+
     name = "dummy-service"
     service = platform().services[name]
     host = f"{service.hostname}.{platform().env.domain}"
@@ -174,6 +176,13 @@ def test_a_service_answers_on_its_route(replica: None) -> None:
         lambda: answers(planned_ingress_address(), 80, host, "/readyz"),
     )
     assert body.strip() == "ready"
+    # the build that answers is the one `up` deployed (X-Service-Version: its image tag)
+    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((planned_ingress_address(), 80), timeout=10) as conn:
+        conn.sendall(request.encode())
+        head = conn.recv(4096).decode("latin-1")
+    tag = services.image_ref(platform(), name).rpartition(":")[2]
+    assert f"X-Service-Version: {tag}" in head.split("\r\n"), head
 
 
 def test_docs_name_resolves_inside_a_pod_to_traefik(namespace: str) -> None:

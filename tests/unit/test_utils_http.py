@@ -109,3 +109,22 @@ async def test_main_failure_is_exit_code_1() -> None:
         raise RuntimeError("boom")
 
     assert await serve(main, settings()) == 1
+
+
+async def test_every_answer_names_the_build_that_serves_it() -> None:
+    import dataclasses
+
+    for version, expected in (("3f2a9c1b7d0e", "3f2a9c1b7d0e"), ("", None)):
+        service = Service(dataclasses.replace(settings(), version=version))
+        await service.start_http()
+        assert service.http_port is not None
+        try:
+
+            def header(port: int = service.http_port) -> str | None:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    return response.headers["X-Service-Version"]
+
+            assert await asyncio.to_thread(header) == expected
+        finally:
+            await service.stop_http()

@@ -207,3 +207,9 @@ def test_without_kafka_no_kafka_setting_is_needed(tmp_path: Path) -> None:
     assert settings.kafka_enabled is False
     with pytest.raises(SettingsError, match="KAFKA_ENABLED='maybe' is invalid"):
         Settings.from_env({"SERVICE_NAME": "dev", "KAFKA_ENABLED": "maybe"})
+
+
+def test_the_running_build_comes_from_service_version(tmp_path: Path) -> None:
+    base = {"SERVICE_NAME": "dev", "KAFKA_ENABLED": "false"}
+    assert Settings.from_env(base).version == ""
+    assert Settings.from_env({**base, "SERVICE_VERSION": "3f2a9c1b7d0e"}).version == "3f2a9c1b7d0e"

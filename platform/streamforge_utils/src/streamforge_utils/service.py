@@ -109,9 +109,12 @@ class Service:
             method, target, *_ = request_line.decode("latin-1").split() or ["", ""]
             status, content_type, body = self._respond(method, target.split("?", 1)[0])
             reasons = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Unavailable"}
+            version = self.settings.version
             head = (
                 f"HTTP/1.1 {status} {reasons[status]}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+                + (f"X-Service-Version: {version}\r\n" if version else "")
+                + "\r\n"
             )
             writer.write(head.encode("latin-1") + (b"" if method == "HEAD" else body))
             await writer.drain()

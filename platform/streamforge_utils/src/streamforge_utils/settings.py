@@ -44,6 +44,9 @@ class Settings:
     http_port: int = 8080
     log_level: str = "INFO"
     shutdown_timeout: float = 20.0
+    # the build that runs (SERVICE_VERSION: the common chart passes the image tag), answered
+    # in every HTTP response's X-Service-Version header; empty when not set
+    version: str = ""
     # False where the env gives the service no Kafka (KAFKA_ENABLED=false, set by the common
     # chart when kafka.enabled is false): the Kafka settings below are then not checked
     kafka_enabled: bool = True
@@ -122,6 +125,7 @@ class Settings:
             http_port=http_port,
             log_level=log_level,
             shutdown_timeout=shutdown_timeout,
+            version=get("SERVICE_VERSION") or "",
             kafka_enabled=kafka_enabled,
             kafka_bootstrap_servers=bootstrap,
             kafka_security_protocol=protocol,
