@@ -97,3 +97,28 @@ def helm_binary() -> str:
 def helm(helm_binary: str) -> list[str]:
     """The pinned helm binary as a command line, for subprocess calls."""
     return [helm_binary]
+
+
+# What a render reads: the model, and (replica image tags cover the base image,
+# render.context.with_base) the base image's inputs.
+MODEL_INPUTS = (
+    "envs",
+    "platform/components",
+    "services",
+    "platform/Dockerfile",
+    "platform/streamforge_utils",
+)
+
+
+def copy_model(root: Path, *extra: str) -> Path:
+    """Copy what a render of the repository reads (MODEL_INPUTS, and `extra` paths) under
+    `root`, build output and caches left out; returns `root`."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "_generated")
+    for rel in (*MODEL_INPUTS, *extra):
+        src = REPO / rel
+        if src.is_dir():
+            shutil.copytree(src, root / rel, ignore=ignore)
+        else:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, root / rel)
+    return root

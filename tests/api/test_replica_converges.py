@@ -7,7 +7,6 @@ cannot be pulled where no chart repository is reachable)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from streamforge.plan import State, Step, execute
 from streamforge.replica import Replica
 from streamforge.tools import resolve
 from tests.api.conftest import crd
-from tests.conftest import REPO
+from tests.conftest import copy_model
 
 CLUSTER = "sf-api-test"  # the fixture's context is kind-<this>
 MANIFEST_ONLY = ("storage-replica", "fake-gpu", "dns-replica")
@@ -31,12 +30,7 @@ MANIFEST_ONLY = ("storage-replica", "fake-gpu", "dns-replica")
 
 @pytest.fixture
 def replica(apiserver: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Replica:
-    root = tmp_path / "repo"
-    # the model, and what the replica's image tags cover (the base image's inputs)
-    for rel in ("envs", "platform/components", "services", "platform/fake_gpu"):
-        shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("_generated"))
-    shutil.copytree(REPO / "platform/streamforge_utils", root / "platform/streamforge_utils")
-    shutil.copy2(REPO / "platform/Dockerfile", root / "platform/Dockerfile")
+    root = copy_model(tmp_path / "repo", "platform/fake_gpu")
     local = root / "envs" / "local.yaml"
     local.write_text(
         local.read_text().replace("cluster_name: streamforge", f"cluster_name: {CLUSTER}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.cli import main
-from tests.conftest import REPO, missing
+from tests.conftest import copy_model, missing
 
 pytestmark = pytest.mark.docker
 
@@ -18,9 +18,7 @@ pytestmark = pytest.mark.docker
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker: None) -> str:
     if shutil.which("kind") is None:
         missing("kind is not on PATH (.ci/go-tools.sh builds it)")
-    root = tmp_path / "repo"
-    for rel in ("envs", "platform/components", "services"):
-        shutil.copytree(REPO / rel, root / rel)
+    root = copy_model(tmp_path / "repo")
     local = root / "envs" / "local.yaml"
     local.write_text(
         local.read_text().replace("cluster_name: streamforge", f"cluster_name: {unique}")

@@ -28,7 +28,7 @@ from streamforge.images import parse
 from streamforge.load import load_platform
 from streamforge.model import KindProvider
 from streamforge.render.mirrors import hosts_toml, write_script
-from tests.conftest import REPO, missing
+from tests.conftest import REPO, copy_model, missing
 
 pytestmark = pytest.mark.docker
 
@@ -229,10 +229,7 @@ def test_node_files_are_written_by_one_script(parent_image: str, provider: KindP
 @pytest.fixture
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker: None) -> Path:
     """A copy of the repository's model under a cluster name and registry port no one uses."""
-    root = tmp_path / "repo"
-    for rel in ("envs", "platform/components", "services", "platform/streamforge_utils"):
-        shutil.copytree(REPO / rel, root / rel, ignore=shutil.ignore_patterns("*.egg-info"))
-    shutil.copy(REPO / "platform" / "Dockerfile", root / "platform" / "Dockerfile")
+    root = copy_model(tmp_path / "repo")
     local = root / "envs" / "local.yaml"
     local.write_text(
         local.read_text().replace(

@@ -15,7 +15,7 @@ import pytest
 
 from streamforge import docker_host, status, tools
 from streamforge.cli import main
-from tests.conftest import REPO
+from tests.conftest import copy_model
 
 
 @pytest.fixture
@@ -25,9 +25,7 @@ def offline_repo(
     """A copy of the model whose kind cluster name is unique; no kind anywhere; downloads
     fail the test; the registry looked at is a unique (absent) one."""
     cluster = f"sf-offline-{uuid.uuid4().hex[:8]}"
-    root = tmp_path / "repo"
-    for rel in ("envs", "platform/components", "services"):
-        shutil.copytree(REPO / rel, root / rel)
+    root = copy_model(tmp_path / "repo")
     local = root / "envs/local.yaml"
     local.write_text(
         local.read_text().replace("cluster_name: streamforge", f"cluster_name: {cluster}")

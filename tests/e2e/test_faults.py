@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -134,7 +135,8 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
     from streamforge import docs_gen
 
     parent = docker_host.python_base()
-    other = f"{parent.rpartition(':')[0]}:e2e-other-parent"
+    # a parent reference never used before, so the base built from it is new on every run
+    other = f"{parent.rpartition(':')[0]}:e2e-{uuid.uuid4().hex[:8]}"
     docker("tag", parent, other)
     try:
         monkeypatch.setenv("STREAMFORGE_PYTHON_BASE", other)
@@ -159,7 +161,9 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
         assert running == docs_gen.site_image_ref(platform())
         replica_answers()
     finally:
+        changed_base = docker_host.base_image_tag(platform().root)
         monkeypatch.setenv("STREAMFORGE_PYTHON_BASE", parent)
         back = streamforge(*up_args())
         docker("rmi", other)
+        subprocess.run(["docker", "rmi", changed_base], capture_output=True, check=False)
     assert back.returncode == 0, back.stdout[-3000:]

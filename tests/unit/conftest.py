@@ -1,32 +1,17 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-MODEL_INPUTS = ("envs", "platform/components", "services")
-# the replica's image tags cover the base image (render/context.with_base), so a render reads
-# the base image's inputs too
-BASE_IMAGE_INPUTS = ("platform/Dockerfile", "platform/streamforge_utils")
+from tests.conftest import copy_model
 
 
 @pytest.fixture
 def model_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A scratch copy of the model files (envs, components, services); cwd is set to it."""
-    root = tmp_path / "repo"
-    for rel in (*MODEL_INPUTS, *BASE_IMAGE_INPUTS):
-        src = REPO / rel
-        if src.is_dir():
-            shutil.copytree(src, root / rel, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.is_file():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, root / rel)
-        else:
-            (root / rel).mkdir(parents=True)
+    """A scratch copy of what a render reads (tests.conftest.copy_model); cwd is set to it."""
+    root = copy_model(tmp_path / "repo")
     monkeypatch.chdir(root)
     return root
 

@@ -15,11 +15,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from streamforge.docs_gen import SITE_INPUTS
-from tests.conftest import REPO, missing
-from tests.unit.conftest import BASE_IMAGE_INPUTS
+from tests.conftest import MODEL_INPUTS, REPO, missing
 
 # What a build of the site reads: copied as a set when a test changes the data.
-DOCS_INPUTS = [*SITE_INPUTS, *BASE_IMAGE_INPUTS]  # the site image is built FROM the base
+# the site's inputs, and the base image's the site image is built FROM
+DOCS_INPUTS = list(dict.fromkeys([*SITE_INPUTS, *MODEL_INPUTS]))
 _BUILT: dict[str, Path] = {}
 
 
