@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -85,6 +85,19 @@ def streamforge(*args: str, timeout: float = 1800) -> subprocess.CompletedProces
                 proc.kill()
         code = proc.wait()
     return subprocess.CompletedProcess(command, code, "".join(lines), "")
+
+
+@pytest.fixture
+def report(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """Print a line to the CI log even while pytest captures output (what steps re-ran,
+    how long a command took)."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(text: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n{text}", flush=True)
+
+    return say
 
 
 def up_args() -> list[str]:

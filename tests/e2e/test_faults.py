@@ -114,13 +114,15 @@ def replica_answers() -> None:
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_up_repairs_exactly_what_was_broken(replica: None, fault: str) -> None:
+def test_up_repairs_exactly_what_was_broken(
+    replica: None, fault: str, report: Callable[[str], None]
+) -> None:
     inject, expected = FAULTS[fault]
     inject()
     repaired = streamforge(*up_args())
     assert repaired.returncode == 0, repaired.stdout[-3000:]
     ran = steps_that_ran(repaired.stdout) - ALWAYS
-    print(f"e2e fault '{fault}': up re-ran {sorted(ran) or 'nothing'}")
+    report(f"e2e fault '{fault}': up re-ran {sorted(ran) or 'nothing'}")
     assert ran == expected, repaired.stdout[-3000:]
     replica_answers()
     again = streamforge(*up_args())
@@ -128,7 +130,7 @@ def test_up_repairs_exactly_what_was_broken(replica: None, fault: str) -> None:
 
 
 def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
-    replica: None, monkeypatch: pytest.MonkeyPatch
+    replica: None, monkeypatch: pytest.MonkeyPatch, report: Callable[[str], None]
 ) -> None:
     """The base image changes (here: its parent, as a new python image would): every project
     image gets a new tag, is rebuilt and rolled out; no pod keeps the stale image."""
@@ -145,7 +147,7 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
         changed = streamforge("up")
         assert changed.returncode == 0, changed.stdout[-3000:]
         ran = steps_that_ran(changed.stdout) - ALWAYS
-        print(f"e2e fault 'the base image changed': up re-ran {sorted(ran)}")
+        report(f"e2e fault 'the base image changed': up re-ran {sorted(ran)}")
         images = {s for s in ran if s.startswith("image:")}
         assert {"base-image", "image:docs-site", "service:dummy-service"} <= ran, ran
         assert images == {f"image:{name}" for name in ("docs-site", "fake-gpu-plugin")}, ran

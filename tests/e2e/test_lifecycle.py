@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,13 +42,13 @@ def recorded() -> dict[str, str]:
     return json.loads(out.stdout)["data"]
 
 
-def test_a_second_up_changes_nothing(replica: None) -> None:
+def test_a_second_up_changes_nothing(replica: None, report: Callable[[str], None]) -> None:
     started = time.monotonic()
     again = streamforge(*up_args())
     took = time.monotonic() - started
     assert again.returncode == 0, again.stdout[-3000:]
     assert steps_that_ran(again.stdout) <= ALWAYS, again.stdout[-3000:]
-    print(f"e2e: warm up (nothing changed) took {took:.1f}s")
+    report(f"e2e: warm up (nothing changed) took {took:.1f}s")
 
 
 def wait_for_helm(session: int, timeout: float = 30) -> None:
@@ -117,7 +118,7 @@ def node_image() -> str:
 
 
 def test_down_removes_the_replica_and_leaves_a_foreign_cluster(
-    replica: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    replica: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: Callable[[str], None]
 ) -> None:
     monkeypatch.chdir(tmp_path)  # pytest-kind keeps its kubeconfig under the working directory
     kind, kubectl_bin = shutil.which("kind"), shutil.which("kubectl")
@@ -140,7 +141,7 @@ def test_down_removes_the_replica_and_leaves_a_foreign_cluster(
         assert provider.type == "kind"
         started = time.monotonic()
         down = streamforge("down")
-        print(f"e2e: down took {time.monotonic() - started:.1f}s")
+        report(f"e2e: down took {time.monotonic() - started:.1f}s")
         assert down.returncode == 0, down.stdout[-3000:]
         clusters = subprocess.run(
             [kind, "get", "clusters"], capture_output=True, text=True, check=True
