@@ -151,10 +151,7 @@ def api_groups_used(replica: Replica, name: str) -> set[str]:
     from ruamel.yaml import YAML
 
     from streamforge import charts
-    from streamforge.pins import pins
 
-    node = pins().images["kind_node"]
-    kube_version = node.split("@")[0].rpartition(":")[2]
     manifest = charts.template(
         replica.helm,
         f"service:{name}",
@@ -162,7 +159,7 @@ def api_groups_used(replica: Replica, name: str) -> set[str]:
         name,
         services.NAMESPACE,
         services.chart_values(replica.platform, replica.platform.services[name]),
-        kube_version,
+        replica.platform.env.kubernetes_version,  # the node image's (checked by load)
     )
     return {
         str(doc.get("apiVersion", "")).rpartition("/")[0]

@@ -248,18 +248,13 @@ def registry_has(port: int, repository: str, tag: str) -> bool:
         ) from None
 
 
-def split_ref(ref: str) -> tuple[str, str, str]:
-    """`host[:port]/repository:tag` -> (host[:port], repository, tag)."""
-    host, _, rest = ref.partition("/")
-    repository, _, tag = rest.rpartition(":")
-    return host, repository, tag
-
-
 def image_drift(ref: str, port: int) -> str | None:
     """None when the registry on 127.0.0.1:`port` holds the project image `ref`
     (`localhost:<port>/<repository>:<tag>`), else what is missing."""
-    _, repository, tag = split_ref(ref)
-    if registry_has(port, repository, tag):
+    from streamforge.images import parse
+
+    image = parse(ref)
+    if registry_has(port, image.path, image.tag or "latest"):
         return None
     return f"{ref} is not in the registry"
 

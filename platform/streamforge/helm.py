@@ -92,18 +92,19 @@ def releases(tool: Resolved, context: str) -> list[dict[str, str]]:
     return [{k: str(v) for k, v in item.items()} for item in found or []]
 
 
+def find_release(tool: Resolved, context: str, name: str, namespace: str) -> dict[str, str] | None:
+    """Helm release `name` in `namespace` as `releases` lists it, or None if there is none."""
+    return next(
+        (r for r in releases(tool, context) if r["name"] == name and r["namespace"] == namespace),
+        None,
+    )
+
+
 def release_drift(tool: Resolved, kube: Kube, name: str, namespace: str) -> str | None:
     """None when helm release `name` in `namespace` is deployed and every Deployment,
     StatefulSet and DaemonSet of its manifest is ready (what `helm upgrade --wait` left);
     else what drifted (one line)."""
-    found = next(
-        (
-            r
-            for r in releases(tool, kube.context)
-            if r["name"] == name and r["namespace"] == namespace
-        ),
-        None,
-    )
+    found = find_release(tool, kube.context, name, namespace)
     if found is None:
         return f"helm release {namespace}/{name} is not installed"
     if found["status"] != "deployed":
@@ -129,10 +130,7 @@ def recover_interrupted(tool: Resolved, step: str, name: str, namespace: str, co
     (Helm 3 release states). A pending upgrade or rollback goes back to the last deployed revision
     (`helm rollback`); a pending first install, which has none, is uninstalled. Raises
     StepError when helm cannot do either."""
-    found = next(
-        (r for r in releases(tool, context) if r["name"] == name and r["namespace"] == namespace),
-        None,
-    )
+    found = find_release(tool, context, name, namespace)
     if found is None or not found["status"].startswith("pending-"):
         return
     console.info(f"helm release {namespace}/{name} was left {found['status']}: recovering it")

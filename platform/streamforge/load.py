@@ -393,10 +393,10 @@ def _check(
 
 def _check_kubernetes_version(env: Env, eo: Origins, problems: list[Problem]) -> None:
     """The replica runs the Kubernetes of the pinned kind node image: the env must say so."""
+    from streamforge.images import parse as parse_image
     from streamforge.pins import PINS_FILE, pins
 
-    image = pins().images["kind_node"]
-    tag = image.split("@", 1)[0].rpartition(":")[2]
+    tag = parse_image(pins().images["kind_node"]).tag or ""
     if env.kubernetes_version != tag:
         problems.append(
             eo.problem(
@@ -410,7 +410,7 @@ def _check_kubernetes_version(env: Env, eo: Origins, problems: list[Problem]) ->
     # an env's own node image (a mirror or a local build) must run that version too, where
     # its tag says which (kind's node images are tagged with their Kubernetes version)
     own = env.provider.node_image if env.provider.type == "kind" else None
-    own_tag = own.split("@", 1)[0].rpartition(":")[2] if own else ""
+    own_tag = (parse_image(own).tag or "") if own else ""
     if own and own_tag.startswith("v1.") and own_tag != env.kubernetes_version:
         problems.append(
             eo.problem(

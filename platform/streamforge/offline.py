@@ -39,6 +39,11 @@ def cache_host(provider: KindProvider) -> str:
     return f"localhost:{provider.registry_port}"
 
 
+def cache_registry_running() -> bool:
+    """Is the registry container running with the image cache folder as its storage?"""
+    return docker_host.registry_running() and docker_host.registry_data() == image_cache().resolve()
+
+
 def in_cache(ref: str, folder: Path | None = None) -> bool:
     """Whether the image cache holds `ref` (by its tag), read from the registry's storage, so
     the answer needs no running registry."""
@@ -112,7 +117,7 @@ def prefetch(bom: Bom, provider: KindProvider) -> dict[str, int]:
     for image in bom.of(DOCKER):
         console.info(f"{image.ref}: {_ensure_docker_image('prefetch', image.ref)}")
     folder = image_cache()
-    if not docker_host.registry_running() or docker_host.registry_data() != folder.resolve():
+    if not cache_registry_running():
         docker_host.start_registry(
             pins().images["registry"], provider.registry_port, data_dir=folder
         )

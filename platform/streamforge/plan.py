@@ -97,18 +97,6 @@ def assess(step: Step, state: State, rerun: Iterable[str] = ()) -> Verdict:
     return Verdict(DONE, "", wanted)
 
 
-def assess_all(steps: list[Step], state: State) -> list[tuple[Step, Verdict]]:
-    """Every step's verdict, as `up` would find them in order (`status` prints these)."""
-    found: list[tuple[Step, Verdict]] = []
-    rerun: set[str] = set()
-    for step in steps:
-        verdict = assess(step, state, rerun)
-        if verdict.runs and verdict.status != ALWAYS:
-            rerun.add(step.name)
-        found.append((step, verdict))
-    return found
-
-
 def describe(steps: list[Step]) -> list[str]:
     return [f"{i:2d}. {s.name:<28} {s.title}" for i, s in enumerate(steps, start=1)]
 

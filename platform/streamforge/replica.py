@@ -15,7 +15,7 @@ from streamforge.helm import helm, recover_interrupted
 from streamforge.kube import Kube
 from streamforge.load import Platform, load_platform
 from streamforge.model import KindProvider
-from streamforge.offline import image_cache
+from streamforge.offline import cache_registry_running, image_cache
 from streamforge.pins import pins
 from streamforge.plan import State, Step, digest
 from streamforge.render import Facts, Rendered, mirrors, render, write
@@ -98,7 +98,7 @@ class Replica:
                 "registry",
                 f"local registry (the image cache) on 127.0.0.1:{self.provider.registry_port}",
                 self.start_registry,
-                present=self.registry_present,
+                present=cache_registry_running,
             ),
             Step(
                 "cluster",
@@ -175,12 +175,6 @@ class Replica:
     def start_registry(self) -> None:
         docker_host.start_registry(
             pins().images["registry"], self.provider.registry_port, data_dir=image_cache()
-        )
-
-    def registry_present(self) -> bool:
-        return (
-            docker_host.registry_running()
-            and docker_host.registry_data() == image_cache().resolve()
         )
 
     def cluster_exists(self) -> bool:

@@ -14,9 +14,6 @@ from streamforge.plan import Step, Verdict
 from streamforge.replica import Replica
 from streamforge.tools import ToolError, resolve
 
-KIND_CLUSTER_LABEL = docker_host.KIND_CLUSTER_LABEL
-kind_node_containers = docker_host.kind_node_containers
-
 
 def use_local(replica: Replica, tool: str) -> bool:
     """Point `replica` at a `tool` binary (kind, helm) already on this machine (override, PATH,
@@ -46,7 +43,7 @@ def down(replica: Replica) -> None:
     if use_local(replica, "kind"):
         replica.down()
         return
-    if kind_node_containers(replica.name):
+    if docker_host.kind_node_containers(replica.name):
         raise StreamforgeError(no_kind_here(replica))
     console.info(f"no kind cluster named '{replica.name}': nothing to delete")
     replica.remove_registry_and_report()
@@ -61,7 +58,7 @@ def show(platform: Platform) -> None:
     console.step(f"registry {docker_host.REGISTRY}: {registry}")
     absent = f"kind cluster '{replica.name}': absent"
     if not use_local(replica, "kind"):
-        if kind_node_containers(replica.name):
+        if docker_host.kind_node_containers(replica.name):
             raise StreamforgeError(no_kind_here(replica))
         raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
     if not replica.cluster_exists():

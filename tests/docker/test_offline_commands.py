@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host, status, tools
+from streamforge import docker_host, tools
 from streamforge.cli import main
 from tests.conftest import copy_model
 
@@ -92,7 +92,7 @@ def node_container(offline_repo: tuple[Path, str]) -> Iterator[str]:
             "--name",
             name,
             "--label",
-            f"{status.KIND_CLUSTER_LABEL}={cluster}",
+            f"{docker_host.KIND_CLUSTER_LABEL}={cluster}",
             tag,
             "/none",
         ],
