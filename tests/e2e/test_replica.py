@@ -52,20 +52,26 @@ def planned_ingress_address() -> str:
     return addresses(platform(), facts).ingress_address
 
 
-def http_get(address: str, port: int, host: str, path: str = "/") -> tuple[int, str]:
-    """One plain HTTP/1.1 request to address:port with `Host: host`; (status, body)."""
-    with socket.create_connection((address, port), timeout=10) as conn:
-        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
+def exchange(conn: socket.socket, host: str, path: str) -> tuple[int, list[str], str]:
+    """GET `path` with `Host: host` over an open connection; (status, header lines, body)."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
     head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
-    return int(head.split()[1]), body
+    status_line, *headers = head.split("\r\n")
+    return int(status_line.split()[1]), headers, body
+
+
+def http_get(address: str, port: int, host: str, path: str = "/") -> tuple[int, list[str], str]:
+    """One plain HTTP/1.1 request to address:port with `Host: host`."""
+    with socket.create_connection((address, port), timeout=10) as conn:
+        return exchange(conn, host, path)
 
 
 def answers(address: str, port: int, host: str, path: str = "/") -> str | None:
     try:
-        status, body = http_get(address, port, host, path)
+        status, _, body = http_get(address, port, host, path)
     except OSError:
         return None
     return body if status == 200 else None
@@ -177,12 +183,9 @@ def test_a_service_answers_on_its_route(replica: None) -> None:
     )
     assert body.strip() == "ready"
     # the build that answers is the one `up` deployed (X-Service-Version: its image tag)
-    request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    with socket.create_connection((planned_ingress_address(), 80), timeout=10) as conn:
-        conn.sendall(request.encode())
-        head = conn.recv(4096).decode("latin-1")
+    _, headers, _ = http_get(planned_ingress_address(), 80, host, "/healthz")
     tag = services.image_ref(platform(), name).rpartition(":")[2]
-    assert f"X-Service-Version: {tag}" in head.split("\r\n"), head
+    assert f"X-Service-Version: {tag}" in headers, headers
 
 
 def test_docs_name_resolves_inside_a_pod_to_traefik(namespace: str) -> None:
@@ -215,12 +218,8 @@ def https_get(host: str, ca: Path, address: str = "127.0.0.1", port: int = 443) 
         socket.create_connection((address, port), timeout=10) as raw,
         context.wrap_socket(raw, server_hostname=host) as tls,
     ):
-        tls.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := tls.recv(65536):
-            data += chunk
-    head, _, body = data.decode(errors="replace").partition("\r\n\r\n")
-    return int(head.split()[1]), body
+        status, _, body = exchange(tls, host, "/")
+    return status, body
 
 
 def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: Path) -> None:

@@ -59,29 +59,15 @@ def write_values(tmp_path: Path, env: str, name: str) -> Path:
 @pytest.mark.parametrize("env", ENVS)
 @pytest.mark.parametrize("name", COMPONENTS)
 def test_lint_strict_passes(helm: list[str], tmp_path: Path, env: str, name: str) -> None:
-    platform = load_platform(REPO, env)
-    result = run_helm(
-        helm,
-        "lint",
-        "--strict",
-        str(chart_file(name)),
-        "--values",
-        str(write_values(tmp_path, env, name)),
-        "--namespace",
-        platform.components[name].namespace,
-        "--kube-version",
-        platform.env.kubernetes_version.lstrip("v"),
-    )
+    result = run_helm(helm, "lint", "--strict", *chart_args(tmp_path, env, name))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
 
 
-def template(helm: list[str], tmp_path: Path, env: str, name: str) -> list[dict[str, Any]]:
+def chart_args(tmp_path: Path, env: str, name: str) -> list[str]:
+    """The pinned chart of component `name`, with `env`'s values, namespace and Kubernetes."""
     platform = load_platform(REPO, env)
-    result = run_helm(
-        helm,
-        "template",
-        name,
+    return [
         str(chart_file(name)),
         "--values",
         str(write_values(tmp_path, env, name)),
@@ -89,7 +75,11 @@ def template(helm: list[str], tmp_path: Path, env: str, name: str) -> list[dict[
         platform.components[name].namespace,
         "--kube-version",
         platform.env.kubernetes_version.lstrip("v"),
-    )
+    ]
+
+
+def template(helm: list[str], tmp_path: Path, env: str, name: str) -> list[dict[str, Any]]:
+    result = run_helm(helm, "template", name, *chart_args(tmp_path, env, name))
     assert result.returncode == 0, result.stderr
     return [d for d in YAML(typ="safe", pure=True).load_all(result.stdout) if d]
 
