@@ -122,7 +122,8 @@ def cmd_prefetch(args: argparse.Namespace) -> None:
     console.step(
         f"prefetch: {counts['pushed']} image(s) added to {offline.image_cache()}, "
         f"{counts['cached']} already there, {counts['mirror']} served by the env's mirrors; "
-        f"now `nox -s up -- --offline --profile {result.profile}` needs no network"
+        f"now `nox -s up -- --offline --env {result.env} --profile {result.profile}` needs no "
+        "network"
     )
 
 
