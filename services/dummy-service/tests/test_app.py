@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 
 import pytest
 from streamforge_utils import Service, Settings
@@ -44,60 +46,52 @@ def _get(port: int, path: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-@pytest.mark.asyncio
-async def test_alive_but_not_ready_while_kafka_is_unreachable() -> None:
+@contextlib.asynccontextmanager
+async def running(
+    env: dict[str, str], config: app.Config
+) -> AsyncIterator[tuple[int, asyncio.Task[None]]]:
+    """The service's `run` with settings from `env` (HTTP on a free loopback port); yields that
+    port and the task, and stops both afterwards."""
     settings = Settings.from_env(
-        {
-            "SERVICE_NAME": app.SERVICE,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": "0",
-            "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}",
-        }
+        {"SERVICE_NAME": app.SERVICE, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", **env}
     )
     service = Service(settings)
     await service.start_http()
     assert service.http_port is not None
-    task = asyncio.create_task(app.run(service, app.Config(retry_seconds=0.2)))
+    task = asyncio.create_task(app.run(service, config))
     try:
+        yield service.http_port, task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await service.stop_http()
+
+
+@pytest.mark.asyncio
+async def test_alive_but_not_ready_while_kafka_is_unreachable() -> None:
+    env = {
+        "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}",
+    }
+    async with running(env, app.Config(retry_seconds=0.2)) as (port, task):
         for _ in range(100):
-            status, body = await asyncio.to_thread(_get, service.http_port, "/readyz")
+            status, body = await asyncio.to_thread(_get, port, "/readyz")
             if "waiting for Kafka" in body:
                 break
             await asyncio.sleep(0.1)
         assert status == 503
         assert "waiting for Kafka" in body
-        assert await asyncio.to_thread(_get, service.http_port, "/healthz") == (200, "ok\n")
+        assert await asyncio.to_thread(_get, port, "/healthz") == (200, "ok\n")
         assert not task.done(), "the service gave up instead of retrying"
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await service.stop_http()
 
 
 @pytest.mark.asyncio
 async def test_ready_without_kafka_where_the_env_gives_none() -> None:
-    settings = Settings.from_env(
-        {
-            "SERVICE_NAME": app.SERVICE,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": "0",
-            "KAFKA_ENABLED": "false",
-        }
-    )
-    service = Service(settings)
-    await service.start_http()
-    assert service.http_port is not None
-    task = asyncio.create_task(app.run(service, app.Config()))
-    try:
+    async with running({"KAFKA_ENABLED": "false"}, app.Config()) as (port, task):
         for _ in range(50):
-            status, _ = await asyncio.to_thread(_get, service.http_port, "/readyz")
+            status, _ = await asyncio.to_thread(_get, port, "/readyz")
             if status == 200:
                 break
             await asyncio.sleep(0.1)
         assert status == 200
         assert not task.done(), "the service stopped instead of serving"
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await service.stop_http()
