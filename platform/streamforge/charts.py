@@ -7,7 +7,6 @@ fetched again. The folder is `$STREAMFORGE_CHART_CACHE`, else `~/.cache/streamfo
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,15 +17,14 @@ from streamforge.errors import StepError
 from streamforge.helm import helm
 from streamforge.model import Chart
 from streamforge.render.context import dump
-from streamforge.tools import Resolved, cache_dir
+from streamforge.tools import Resolved, cache_folder
 
 CACHE_ENV = "STREAMFORGE_CHART_CACHE"
 
 
 def chart_cache() -> Path:
     """The chart cache folder (not created)."""
-    override = os.environ.get(CACHE_ENV)
-    return Path(override).expanduser() if override else cache_dir() / "charts"
+    return cache_folder("charts", CACHE_ENV)
 
 
 def cached_path(chart: Chart) -> Path:

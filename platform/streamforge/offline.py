@@ -9,7 +9,6 @@ containerd finds them there through the rendered hosts.toml files (render/mirror
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from streamforge import charts, console, docker_host, run
@@ -20,7 +19,7 @@ from streamforge.load import Platform
 from streamforge.model import KindProvider
 from streamforge.pins import pins
 from streamforge.render import Facts
-from streamforge.tools import cache_dir
+from streamforge.tools import cache_folder
 
 CACHE_ENV = "STREAMFORGE_IMAGE_CACHE"
 # The distribution registry's filesystem storage layout: a tag exists once its manifest was
@@ -30,8 +29,7 @@ REPOSITORIES = Path("docker") / "registry" / "v2" / "repositories"
 
 def image_cache() -> Path:
     """The host folder behind the registry container (not created)."""
-    override = os.environ.get(CACHE_ENV)
-    return Path(override).expanduser() if override else cache_dir() / "images"
+    return cache_folder("images", CACHE_ENV)
 
 
 def cache_host(provider: KindProvider) -> str:

@@ -77,6 +77,13 @@ def cache_dir() -> Path:
     return Path(base) / "streamforge"
 
 
+def cache_folder(name: str, override_env: str) -> Path:
+    """The folder `override_env` names (`~` expanded), else `name` under cache_dir(); not
+    created."""
+    override = os.environ.get(override_env)
+    return Path(override).expanduser() if override else cache_dir() / name
+
+
 def platform_key() -> str:
     system = platform.system().lower()
     machine = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}.get(
