@@ -81,7 +81,7 @@ def chart_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def helm_binary() -> str:
     """The pinned helm binary (.ci/go-tools.sh builds it into ~/.cache/streamforge/ci-bin)."""
-    from streamforge.tools import ToolError, resolve
+    from streamforge.execute.tools import ToolError, resolve
 
     try:
         tool = resolve("helm", allow_download=False)

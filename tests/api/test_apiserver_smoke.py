@@ -7,8 +7,8 @@ import json
 import subprocess
 from typing import Any
 
-from streamforge.pins import pins
-from streamforge.tools import resolve
+from streamforge.execute.tools import resolve
+from streamforge.model.pins import pins
 from tests.api.conftest import ApiServer, crd
 
 CONFIGMAP = {

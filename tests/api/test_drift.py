@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from streamforge.commands.status import incomplete, step_verdicts
 from streamforge.errors import StepError
-from streamforge.helm import helm, release_drift
-from streamforge.kube import Kube
-from streamforge.plan import execute
-from streamforge.status import incomplete, step_verdicts
-from streamforge.tools import resolve
+from streamforge.execute.helm import helm, release_drift
+from streamforge.execute.kube import Kube
+from streamforge.execute.tools import resolve
+from streamforge.plan.steps import execute
 from tests.api.test_replica_converges import component_steps, replica, state_of  # noqa: F401
 from tests.conftest import missing
 
@@ -127,7 +127,7 @@ def test_an_object_of_a_missing_crd_gets_the_crd_fix(replica) -> None:  # noqa: 
 def test_deploy_names_the_missing_component_and_the_command(replica, helm_tool) -> None:  # noqa: F811
     """Before building anything, deploy looks for the components whose APIs the service's
     chart uses: here Strimzi (the KafkaUser of dummy-service) is not installed."""
-    from streamforge.deploy import missing_platform
+    from streamforge.commands.deploy import missing_platform
     from tests.conftest import REPO
 
     root = replica.platform.root

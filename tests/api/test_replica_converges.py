@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from streamforge.errors import StepError
-from streamforge.kube import STATE_CONFIGMAP, Kube
-from streamforge.load import load_platform
-from streamforge.plan import State, Step, execute
-from streamforge.replica import Replica
-from streamforge.tools import resolve
+from streamforge.execute.kube import STATE_CONFIGMAP, Kube
+from streamforge.execute.replica import Replica
+from streamforge.execute.tools import resolve
+from streamforge.model.load import load_platform
+from streamforge.plan.steps import State, Step, execute
 from tests.api.conftest import crd
 from tests.conftest import copy_model
 

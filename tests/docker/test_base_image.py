@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import bench, deploy, docker_host
+from streamforge.commands import bench, deploy
+from streamforge.execute import docker_host
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker

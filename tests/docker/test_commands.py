@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.cli import main
+from streamforge.commands.cli import main
 from tests.conftest import copy_model, missing
 
 pytestmark = pytest.mark.docker
@@ -92,7 +92,7 @@ def test_doctor_tells_the_projects_registry_from_a_foreign_container(
     container of someone else's on the port fails, named, with a fix that fits."""
     import subprocess
 
-    from streamforge import docker_host
+    from streamforge.execute import docker_host
     from tests.docker.test_registry import free_port
 
     port = free_port()
@@ -130,8 +130,8 @@ def test_doctor_tells_the_projects_registry_from_a_foreign_container(
 
 
 def test_up_summary_lists_every_url_and_what_the_addresses_stand_for(scratch: str, capsys) -> None:
-    from streamforge.load import load_platform
-    from streamforge.replica import Replica
+    from streamforge.execute.replica import Replica
+    from streamforge.model.load import load_platform
 
     Replica(load_platform(Path.cwd(), "local")).summary()
     out = capsys.readouterr().out

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host
-from streamforge.plan import State, Step, execute
+from streamforge.execute import docker_host
+from streamforge.plan.steps import State, Step, execute
 from tests.docker.test_registry import catalog, docker, free_port
 
 pytestmark = pytest.mark.docker

@@ -18,7 +18,7 @@ COMMANDS = [["up"], ["down"], ["status"], ["deploy", "dummy-service"], ["doctor"
 
 def cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", *args],
+        [sys.executable, "-m", "streamforge.commands.cli", *args],
         cwd=REPO,
         env={**os.environ, **env},
         capture_output=True,

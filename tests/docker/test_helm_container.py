@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from streamforge.errors import StepError
-from streamforge.helm import helm
-from streamforge.tools import Resolved, resolve
+from streamforge.execute.helm import helm
+from streamforge.execute.tools import Resolved, resolve
 from tests.conftest import missing
 from tests.docker.conftest import build
 

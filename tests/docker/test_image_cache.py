@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host, offline
-from streamforge.bom import CACHE, Bom, Image
-from streamforge.cli import main
-from streamforge.images import parse
-from streamforge.load import load_platform
-from streamforge.model import KindProvider
+from streamforge.commands import offline
+from streamforge.commands.bom import CACHE, Bom, Image
+from streamforge.commands.cli import main
+from streamforge.execute import docker_host
+from streamforge.model.images import parse
+from streamforge.model.load import load_platform
+from streamforge.model.schema import KindProvider
 from streamforge.render.mirrors import hosts_toml, write_script
 from tests.conftest import REPO, copy_model, missing
 

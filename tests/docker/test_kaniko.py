@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import build
+from streamforge.execute import build
 from streamforge.render.context import source_files
 from tests.conftest import REPO, missing
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host
-from streamforge.load import load_platform
+from streamforge.execute import docker_host
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from streamforge.render.context import addresses
 from tests.conftest import REPO

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host, tools
-from streamforge.cli import main
+from streamforge.commands.cli import main
+from streamforge.execute import docker_host, tools
 from tests.conftest import copy_model
 
 

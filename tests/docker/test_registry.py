@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docker_host
 from streamforge.errors import StreamforgeError
+from streamforge.execute import docker_host
 
 pytestmark = pytest.mark.docker
 

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from streamforge import docker_host
-from streamforge.build import build_image
-from streamforge.load import load_platform
-from streamforge.replica import PROJECT_IMAGES, Replica
+from streamforge.execute import docker_host
+from streamforge.execute.build import build_image
+from streamforge.execute.replica import PROJECT_IMAGES, Replica
+from streamforge.model.load import load_platform
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import deploy, scaffold
+from streamforge.commands import deploy, scaffold
 from tests.conftest import REPO, missing
 
 NAME = "probe-service"

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from streamforge.load import Platform, load_platform
+from streamforge.model.load import Platform, load_platform
 from tests.conftest import REPO, docker_available, missing
 
 ENV = os.environ.get("STREAMFORGE_E2E_ENV", "local")
@@ -70,7 +70,7 @@ def gate() -> None:
 
 def streamforge(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would; its output goes to the test log as it comes, and is kept."""
-    command = [sys.executable, "-m", "streamforge.cli", *args, "--env", ENV]
+    command = [sys.executable, "-m", "streamforge.commands.cli", *args, "--env", ENV]
     print(f"\n$ streamforge {' '.join(args)} --env {ENV}", flush=True)
     with subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streamforge import docker_host
-from streamforge.model import KindProvider
+from streamforge.execute import docker_host
+from streamforge.model.schema import KindProvider
 from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
 from tests.e2e.test_lifecycle import ALWAYS, steps_that_ran
 from tests.e2e.test_replica import answers, planned_ingress_address
@@ -134,7 +134,7 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
 ) -> None:
     """The base image changes (here: its parent, as a new python image would): every project
     image gets a new tag, is rebuilt and rolled out; no pod keeps the stale image."""
-    from streamforge import docs_gen
+    from streamforge.commands import docs_gen
 
     parent = docker_host.python_base()
     # a parent reference never used before, so the base built from it is new on every run

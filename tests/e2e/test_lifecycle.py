@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from pytest_kind import KindCluster  # type: ignore[import-untyped]
 
-from streamforge import docker_host
-from streamforge.kube import STATE_CONFIGMAP, STATE_NAMESPACE
-from streamforge.pins import pins
+from streamforge.execute import docker_host
+from streamforge.execute.kube import STATE_CONFIGMAP, STATE_NAMESPACE
+from streamforge.model.pins import pins
 from tests.e2e.conftest import ENV, REPO, kubectl, platform, streamforge, up_args
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +77,7 @@ def test_an_up_killed_during_a_component_step_converges(replica: None) -> None:
     )
     assert removed.returncode == 0, removed.stderr
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamforge.cli", *up_args(), "--env", ENV],
+        [sys.executable, "-m", "streamforge.commands.cli", *up_args(), "--env", ENV],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

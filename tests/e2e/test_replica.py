@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from streamforge import docker_host
-from streamforge.load import HOMELAB_NODE_LABEL
-from streamforge.model import KindProvider
-from streamforge.pins import pins
+from streamforge.execute import docker_host
+from streamforge.model.load import HOMELAB_NODE_LABEL
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
 from tests.e2e.conftest import (
     apply,
     kubectl,
@@ -172,7 +172,7 @@ def test_docs_site_answers_over_http_through_the_gateway(replica: None, where: s
 
 
 def test_a_service_answers_on_its_route(replica: None) -> None:
-    from streamforge import services
+    from streamforge.render import services
 
     name = "dummy-service"
     service = platform().services[name]

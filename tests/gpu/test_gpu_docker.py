@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from fake_gpu_plugin.api import api_pb2
-from streamforge.build import build_image
+from streamforge.execute.build import build_image
 from tests.conftest import missing
 from tests.gpu.gpu_fake_kubelet import (
     FakeKubelet,

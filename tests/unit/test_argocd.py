@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge import argocd_schema
 from streamforge.errors import ModelError
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
-from streamforge.validate import check_application, check_health_customisation
-from streamforge.validate_objects import ObjectChecker
+from streamforge.validate import argocd_schema
+from streamforge.validate.env import check_application, check_health_customisation
+from streamforge.validate.objects import ObjectChecker
 from tests.conftest import REPO, missing
 
 WAVE = "argocd.argoproj.io/sync-wave"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import pins
-from streamforge.cli import main
+from streamforge.commands.cli import main
 from streamforge.errors import ModelError
-from streamforge.load import load_platform
+from streamforge.model import pins
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.bom import build
-from streamforge.cli import main
-from streamforge.images import parse
-from streamforge.load import load_platform
+from streamforge.commands.bom import build
+from streamforge.commands.cli import main
+from streamforge.execute.tools import Resolved
+from streamforge.model.images import parse
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from streamforge.render.mirrors import UPSTREAMS
-from streamforge.tools import Resolved
 from tests.conftest import REPO
 
 IMAGE_LINE = re.compile(r"""^\s*-?\s*image:\s*["']?([^"'\s{}]+)["']?\s*$""", re.M)

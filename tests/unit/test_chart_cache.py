@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import charts
 from streamforge.errors import StepError
-from streamforge.model import Chart
-from streamforge.tools import Resolved
+from streamforge.execute import charts
+from streamforge.execute.tools import Resolved
+from streamforge.model.schema import Chart
 
 METALLB = Chart(repo="https://metallb.github.io/metallb", name="metallb", version="0.14.9")
 

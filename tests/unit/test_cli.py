@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-CLI = [sys.executable, "-m", "streamforge.cli"]
+CLI = [sys.executable, "-m", "streamforge.commands.cli"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

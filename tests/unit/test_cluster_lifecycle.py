@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge.load import HOMELAB_NODE_LABEL, load_platform
+from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
 from streamforge.render import Facts, Rendered, render, write
 from tests.conftest import REPO, missing
 

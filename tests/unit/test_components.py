@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streamforge.load import HOMELAB_NODE_LABEL, load_platform
+from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
 from streamforge.render import Facts, Rendered, render
 from streamforge.render.context import addresses
 from streamforge.render.kind import RWX_NODE_PATH

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from streamforge.docs_gen import SITE_INPUTS
+from streamforge.commands.docs_gen import SITE_INPUTS
 from tests.conftest import MODEL_INPUTS, REPO, missing
 
 # What a build of the site reads: copied as a set when a test changes the data.
@@ -126,7 +126,7 @@ def test_architecture_diagrams_are_mermaid_blocks(site: Path) -> None:
 
 
 def test_component_matrix_lists_every_component_and_version(site: Path) -> None:
-    from streamforge.load import load_platform
+    from streamforge.model.load import load_platform
 
     platform = load_platform(REPO, "homelab")
     text = page_text(site, "reference/components")
@@ -148,7 +148,7 @@ def test_session_reference_has_every_session_docstring(site: Path) -> None:
 def test_parity_page_is_generated_or_says_the_module_is_missing(site: Path) -> None:
     text = page_text(site, "reference/parity")
     try:
-        import streamforge.parity  # noqa: F401
+        import streamforge.render.parity  # noqa: F401
     except ImportError:
         assert "parity module missing" in text
     else:
@@ -157,9 +157,9 @@ def test_parity_page_is_generated_or_says_the_module_is_missing(site: Path) -> N
 
 
 def test_parity_page_without_the_module_fails_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamforge import docs_gen
+    from streamforge.commands import docs_gen
 
-    monkeypatch.setitem(sys.modules, "streamforge.parity", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "streamforge.render.parity", None)  # import now fails
     page = docs_gen.parity_page(REPO)
     assert '!!! failure "parity module missing"' in page
     assert "|" not in page  # no table pretending to be the parity report
@@ -311,7 +311,7 @@ def test_broken_model_fails_the_build_with_file_and_line(tmp_path: Path) -> None
 
 # -- the docs-site image tag ----------------------------------------------------------------
 def test_site_hash_changes_with_docs_and_data_only(tmp_path: Path) -> None:
-    from streamforge.docs_gen import site_inputs_hash
+    from streamforge.commands.docs_gen import site_inputs_hash
 
     root = copy_docs_inputs(tmp_path / "repo")
     first = site_inputs_hash(root)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import doctor
-from streamforge.pins import pins
+from streamforge.commands import doctor
+from streamforge.model.pins import pins
 from tests.conftest import docker_available, missing
 
 

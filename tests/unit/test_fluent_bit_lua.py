@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO, missing
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge import gitlab_ci
+from streamforge.render import gitlab_ci
 from tests.conftest import REPO
 
 

@@ -1,6 +1,6 @@
 """The GitLab Runner component (seed 9.1): its chart is not in the offline chart set, so its
 rendered values are checked here, and its runners.config TOML against the runner's documented
-config.toml keys (streamforge.runner_config)."""
+config.toml keys (streamforge.render.runner_config)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import runner_config
-from streamforge.load import HOMELAB_NODE_LABEL, load_platform
-from streamforge.render import Facts, render
-from streamforge.validate import validate
+from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
+from streamforge.render import Facts, render, runner_config
+from streamforge.validate.env import validate
 from tests.conftest import REPO, missing
 
 SHARED = REPO.parent / "shared"

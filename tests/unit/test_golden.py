@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO
 

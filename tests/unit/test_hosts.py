@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.cli import main
+from streamforge.commands.cli import main
 
 ORIGINAL = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.0.0.5 nas.lan\n"
 

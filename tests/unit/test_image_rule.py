@@ -11,9 +11,8 @@ from urllib.parse import urlparse
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge import gitlab_ci
-from streamforge.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.model.load import load_platform
+from streamforge.render import Facts, gitlab_ci, render
 from streamforge.render.context import source_files, tree_hash
 from tests.conftest import REPO
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import docs_gen, services
-from streamforge.docker_host import base_image_tag
-from streamforge.load import load_platform
+from streamforge.commands import docs_gen
+from streamforge.execute.docker_host import base_image_tag
+from streamforge.model.load import load_platform
+from streamforge.render import services
 from tests.conftest import REPO
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamforge.images import ImageRefError, parse
+from streamforge.model.images import ImageRefError, parse
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge.load import HOMELAB_NODE_LABEL, load_platform
+from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO, missing
 
@@ -140,7 +140,7 @@ def test_a_bad_node_image_names_file_and_field(model_copy: Path, edit) -> None:
 def test_a_bad_node_image_variable_is_one_line_before_anything_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    from streamforge.cli import main
+    from streamforge.commands.cli import main
 
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("STREAMFORGE_KIND_NODE_IMAGE", "kindest/node v1.36.1")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from streamforge.errors import StreamforgeError
-from streamforge.kube import Kube, _state_key, _step_name
-from streamforge.tools import ToolError, resolve
+from streamforge.execute.kube import Kube, _state_key, _step_name
+from streamforge.execute.tools import ToolError, resolve
 from tests.conftest import missing
 
 

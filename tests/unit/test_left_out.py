@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streamforge import services
 from streamforge.errors import ModelError
-from streamforge.load import load_platform
-from streamforge.render import render
+from streamforge.model.load import load_platform
+from streamforge.render import render, services
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.errors import ModelError
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, render
 from tests.conftest import REPO
 

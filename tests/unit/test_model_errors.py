@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.cli import main
+from streamforge.commands.cli import main
 
 Edit = Callable[[Path, str, str], None]
 

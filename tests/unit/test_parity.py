@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from streamforge.parity import parity_markdown
+from streamforge.render.parity import parity_markdown
 
 
 def component_row(report: str, name: str) -> str:
@@ -47,7 +47,16 @@ def test_report_is_deterministic_and_follows_overrides(
 def test_render_of_the_replica_writes_parity_md(model_copy: Path) -> None:
     out = model_copy / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", "render", "--env", "local", "-o", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "streamforge.commands.cli",
+            "render",
+            "--env",
+            "local",
+            "-o",
+            str(out),
+        ],
         cwd=model_copy,
         capture_output=True,
         text=True,

@@ -34,7 +34,16 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def render(cwd: Path, output: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", "render", "--env", "local", "--output", output],
+        [
+            sys.executable,
+            "-m",
+            "streamforge.commands.cli",
+            "render",
+            "--env",
+            "local",
+            "--output",
+            output,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -113,7 +122,7 @@ def test_a_folder_the_user_made_inside_a_rendered_folder_is_kept(
 
 def test_the_default_output_is_under_the_repository_root_from_any_folder(clone: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", "render", "--env", "local"],
+        [sys.executable, "-m", "streamforge.commands.cli", "render", "--env", "local"],
         cwd=clone / "services",
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge import scaffold
-from streamforge.model import Service
+from streamforge.commands import scaffold
+from streamforge.model.schema import Service
 from tests.conftest import REPO, missing
 
 TEMPLATE = REPO / scaffold.SCAFFOLD

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from streamforge.load import load_platform
-from streamforge.parity import parity_markdown
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, Rendered, render
+from streamforge.render.parity import parity_markdown
 from tests.conftest import REPO
 
 

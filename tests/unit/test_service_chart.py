@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge import services
-from streamforge.load import Platform, load_platform
-from streamforge.model import Service
+from streamforge.model.load import Platform, load_platform
+from streamforge.model.schema import Service
+from streamforge.render import services
 from streamforge.render.context import dump
 from tests.conftest import REPO, missing
 
@@ -111,10 +111,10 @@ def test_rendered_objects_match_kubernetes_and_crd_schemas(
     helm: list[str], tmp_path: Path, env: str, name: str
 ) -> None:
     try:
-        from streamforge.validate import DEFAULT_SCHEMAS, SCHEMAS_ENV, resolve_dir
-        from streamforge.validate_objects import ObjectChecker, pick_k8s_version
+        from streamforge.validate.env import DEFAULT_SCHEMAS, SCHEMAS_ENV, resolve_dir
+        from streamforge.validate.objects import ObjectChecker, pick_k8s_version
     except ImportError:
-        missing("streamforge.validate is not in this checkout")
+        missing("streamforge.validate.env is not in this checkout")
         raise
     from streamforge.errors import StreamforgeError
 
@@ -259,7 +259,7 @@ def _checkov() -> str:
     explicit = os.environ.get("STREAMFORGE_CHECKOV")
     if explicit:
         return explicit
-    from streamforge.tools import cache_dir
+    from streamforge.execute.tools import cache_dir
 
     home = cache_dir() / "tools" / pin.replace("==", "-")
     binary = home / "bin" / "checkov"

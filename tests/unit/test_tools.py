@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.pins import Tool
-from streamforge.tools import ToolError, platform_key, resolve
+from streamforge.execute.tools import ToolError, platform_key, resolve
+from streamforge.model.pins import Tool
 
 FAKE_KIND = "#!/bin/sh\necho 'kind v0.32.0 go1.26 linux/amd64'\n"
 
@@ -132,7 +132,7 @@ def test_helm_falls_back_to_its_image(cache: Path) -> None:
 
 
 def test_every_pinned_download_has_a_checksum_per_platform() -> None:
-    from streamforge.pins import pins
+    from streamforge.model.pins import pins
 
     for name, tool in pins().tools.items():
         if tool.url:
@@ -148,7 +148,7 @@ def test_every_pinned_download_has_a_checksum_per_platform() -> None:
 def test_unreachable_internet_is_one_line_naming_every_offline_setting() -> None:
     import socket
 
-    from streamforge.tools import internet_problem
+    from streamforge.execute.tools import internet_problem
 
     with socket.socket() as probe:  # a port nothing listens on: connecting is refused
         probe.bind(("127.0.0.1", 0))

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts, Rendered, render
 from streamforge.render.context import dump
-from streamforge.validate_objects import ObjectChecker, pick_k8s_version
+from streamforge.validate.objects import ObjectChecker, pick_k8s_version
 from tests.conftest import REPO, missing
 
 SHARED = REPO.parent / "shared"

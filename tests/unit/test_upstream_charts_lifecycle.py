@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge.load import load_platform
+from streamforge.model.load import load_platform
 from streamforge.render import Facts
 from streamforge.render.context import Templates, dump
 from tests.conftest import REPO, missing

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.model import Chart
-from streamforge.validate import validate
-from streamforge.validate_values import check, reference
+from streamforge.model.schema import Chart
+from streamforge.validate.env import validate
+from streamforge.validate.values import check, reference
 from tests.conftest import REPO, missing
 
 SHARED = REPO.parent / "shared"
@@ -35,7 +35,7 @@ def run_cli(
         if k not in ("STREAMFORGE_SCHEMAS", "STREAMFORGE_CHART_VALUES")
     }
     return subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", "validate", *args],
+        [sys.executable, "-m", "streamforge.commands.cli", "validate", *args],
         cwd=cwd,
         env={**clean, **(env or {}), "COLUMNS": "400"},
         capture_output=True,

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from streamforge.errors import StreamforgeError
-from streamforge.load import Platform
+from streamforge.model.load import Platform
 from streamforge.render import argocd, dns, kind, kubespray, mirrors, releases
 from streamforge.render.context import Facts, Rendered, addresses
 from streamforge.render.output import MARKER, check_output
@@ -24,7 +24,7 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     """Every artefact of the platform's env as {relative path: text}."""
     facts = facts or Facts()
     out = releases.render(platform, facts)
-    from streamforge import services  # values of the common service chart, per service
+    from streamforge.render import services
 
     services.check_hosts(platform, out.objects)
     out.files.update(services.render_files(platform))

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamforge.load import Platform
-from streamforge.model import GitOps
+from streamforge.model.load import Platform
+from streamforge.model.schema import GitOps
 from streamforge.render.context import Rendered, dump, dump_all
 
 WAVE = "argocd.argoproj.io/sync-wave"
@@ -158,7 +158,7 @@ def root_application(gitops: GitOps) -> dict[str, Any]:
 
 def _services(platform: Platform, gitops: GitOps, wave: int) -> dict[str, str]:
     """Each service as an Application of the common chart, synced after every component."""
-    from streamforge import services
+    from streamforge.render import services
 
     files: dict[str, str] = {}
     for name, values in services.all_values(platform).items():

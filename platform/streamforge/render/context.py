@@ -16,10 +16,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from streamforge.errors import ModelError, Problem, StreamforgeError
-from streamforge.load import HOMELAB_NODE_LABEL, Platform, check_pool
-from streamforge.model import address_range
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, check_pool
+from streamforge.model.schema import address_range
+from streamforge.model.sources import Origins, display_path
 from streamforge.render import dns
-from streamforge.sources import Origins, display_path
 
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
 # The kind network's usual subnet; `up` passes the real one read from Docker.
@@ -176,7 +176,7 @@ def with_base(platform: Platform, tag: str) -> str:
     homelab keeps GitLab's rule (the tree hash alone, `.gitlab/tree-hash.sh`)."""
     if not platform.env.is_replica:
         return tag
-    from streamforge.docker_host import python_base
+    from streamforge.execute.docker_host import python_base
 
     base = base_image_hash(platform.root, python_base())
     return hashlib.sha256(f"{tag}/{base}".encode()).hexdigest()[:12]
@@ -248,7 +248,7 @@ class Templates:
 
     def docs_site_image(self) -> str:
         """The docs site image, tagged by everything the built site is made from."""
-        from streamforge.docs_gen import site_image_ref
+        from streamforge.commands.docs_gen import site_image_ref
 
         # the docs site runs only in the replica, FROM the base image
         return site_image_ref(self.platform)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamforge.load import Platform
-from streamforge.model import KindProvider
-from streamforge.pins import pins
+from streamforge.model.load import Platform
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
 from streamforge.render.context import Facts, dump
 
 # Where the host folder that backs the RWX class is mounted in every node.

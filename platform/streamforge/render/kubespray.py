@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamforge.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.render.context import dump
 
 INVENTORY = "kubespray/inventory"

@@ -17,9 +17,9 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from streamforge.images import DOCKER_HUB, upstream_server
-from streamforge.load import Platform
-from streamforge.model import KindProvider
+from streamforge.model.images import DOCKER_HUB, upstream_server
+from streamforge.model.load import Platform
+from streamforge.model.schema import KindProvider
 from streamforge.render.kind import REGISTRY_NAME
 
 # Where the kind nodes' containerd reads host files (the cluster's containerdConfigPatches).

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from streamforge.errors import ModelError, Problem
-from streamforge.load import Platform
+from streamforge.model.load import Platform
+from streamforge.model.sources import deep_merge, display_path
 from streamforge.render.context import Facts, Rendered, Templates, dump, dump_all
-from streamforge.sources import deep_merge, display_path
 
 
 def render(platform: Platform, facts: Facts) -> Rendered:

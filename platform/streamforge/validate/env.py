@@ -154,10 +154,10 @@ def validate_env(
 ) -> None:
     from ruamel.yaml import YAML
 
-    from streamforge import runner_config, validate_values
-    from streamforge.load import load_platform
-    from streamforge.render import Facts, render
-    from streamforge.validate_objects import ObjectChecker, pick_k8s_version
+    from streamforge.model.load import load_platform
+    from streamforge.render import Facts, render, runner_config
+    from streamforge.validate import values as validate_values
+    from streamforge.validate.objects import ObjectChecker, pick_k8s_version
 
     platform = load_platform(root, env_name)
     rendered = render(platform, Facts())
@@ -203,7 +203,7 @@ def validate_env(
     gitops = platform.env.gitops
     if gitops is None:
         return
-    from streamforge import argocd_schema
+    from streamforge.validate import argocd_schema
 
     argo = ObjectChecker(argocd_schema.schema_dir(gitops.argocd_version), version)
     report.notes.append(
@@ -244,7 +244,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cli(args: argparse.Namespace) -> None:
     """Entry point of `streamforge validate`; --env takes 'all' or a comma-separated list."""
-    from streamforge.load import env_names, find_root
+    from streamforge.model.load import env_names, find_root
 
     root = find_root()
     known = env_names(root)

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from streamforge.errors import Problem
-from streamforge.model import Invalid
-from streamforge.sources import Loc, Origins
+from streamforge.model.schema import Invalid
+from streamforge.model.sources import Loc, Origins
 
 
 def validate(model: type[BaseModel], data: Any, origins: Origins, problems: list[Problem]) -> Any:

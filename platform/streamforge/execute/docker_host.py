@@ -92,7 +92,7 @@ def node_image_override() -> str | None:
     provider.node_image is, so a typo stops the command before kind or docker sees it)."""
     value = os.environ.get(NODE_IMAGE_ENV) or None
     if value is not None:
-        from streamforge.images import is_reference
+        from streamforge.model.images import is_reference
 
         if value != value.strip() or not is_reference(value):
             raise StreamforgeError(
@@ -109,7 +109,7 @@ def base_image_tag(root: Path) -> str:
 
 def python_base() -> str:
     """The parent of the base image: the pin, or STREAMFORGE_PYTHON_BASE (CI's stand-in)."""
-    from streamforge.pins import pins
+    from streamforge.model.pins import pins
 
     return os.environ.get("STREAMFORGE_PYTHON_BASE") or pins().images["python_base"]
 
@@ -251,7 +251,7 @@ def registry_has(port: int, repository: str, tag: str) -> bool:
 def image_drift(ref: str, port: int) -> str | None:
     """None when the registry on 127.0.0.1:`port` holds the project image `ref`
     (`localhost:<port>/<repository>:<tag>`), else what is missing."""
-    from streamforge.images import parse
+    from streamforge.model.images import parse
 
     image = parse(ref)
     if registry_has(port, image.path, image.tag or "latest"):

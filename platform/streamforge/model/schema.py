@@ -237,7 +237,7 @@ class KindProvider(Strict):
     @classmethod
     def _node_image(cls, value: str | None) -> str | None:
         if value is not None:
-            from streamforge.images import ImageRefError, parse
+            from streamforge.model.images import ImageRefError, parse
 
             try:
                 if value != value.strip():  # parse() forgives spaces; docker and kind do not

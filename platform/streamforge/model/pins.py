@@ -13,11 +13,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from streamforge import sources
 from streamforge.errors import ModelError, Problem
-from streamforge.model import Invalid
+from streamforge.model import sources
+from streamforge.model.schema import Invalid
 
-PINS_FILE = Path(__file__).resolve().parent.parent / "pins.yaml"
+PINS_FILE = Path(__file__).resolve().parents[2] / "pins.yaml"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # name[:tag][@sha256:<64 hex>], the reference form docker and containerd accept
 IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:\d+/[a-z0-9._/-]+)?(:[\w][\w.-]{0,127})?$")
@@ -81,7 +81,7 @@ class Pins(BaseModel):
 
 def load_pins(path: Path) -> Pins:
     """Read and check a pins file; raises ModelError with every problem in it."""
-    from streamforge.explain import validate
+    from streamforge.model.explain import validate
 
     data, origins = sources.load(path)
     problems: list[Problem] = []

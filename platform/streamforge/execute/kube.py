@@ -9,7 +9,7 @@ from typing import Any
 
 from streamforge import console, run
 from streamforge.errors import StepError, StreamforgeError
-from streamforge.tools import Resolved
+from streamforge.execute.tools import Resolved
 
 # `The StorageClass "linstor" is invalid: reclaimPolicy: ... field is immutable`
 IMMUTABLE = re.compile(r'The (\w+) "([^"]+)" is invalid: [^\n]*field is immutable')

@@ -8,19 +8,21 @@ from dataclasses import replace
 from functools import cached_property, partial
 from pathlib import Path
 
-from streamforge import charts, console, docker_host, docs_gen, run
-from streamforge.build import build_image
+from streamforge import console, run
+from streamforge.commands import docs_gen
+from streamforge.commands.offline import cache_registry_running, image_cache
 from streamforge.errors import StreamforgeError
-from streamforge.helm import helm, recover_interrupted
-from streamforge.kube import Kube
-from streamforge.load import Platform, load_platform
-from streamforge.model import KindProvider
-from streamforge.offline import cache_registry_running, image_cache
-from streamforge.pins import pins
-from streamforge.plan import State, Step, digest
+from streamforge.execute import charts, docker_host
+from streamforge.execute.build import build_image
+from streamforge.execute.helm import helm, recover_interrupted
+from streamforge.execute.kube import Kube
+from streamforge.execute.tools import Resolved, resolve
+from streamforge.model.load import Platform, load_platform
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
+from streamforge.plan.steps import State, Step, digest
 from streamforge.render import Facts, Rendered, mirrors, render, write
 from streamforge.render.context import dump
-from streamforge.tools import Resolved, resolve
 
 # Project images the replica builds: name -> (build context, Dockerfile in it)
 PROJECT_IMAGES = {"fake-gpu-plugin": ("platform/fake_gpu", "Dockerfile")}
@@ -149,7 +151,7 @@ class Replica:
                     check=partial(self.component_drift, name),
                 )
             )
-        from streamforge import deploy  # every service: image FROM the base, common chart
+        from streamforge.commands import deploy
 
         steps.extend(deploy.replica_steps(self))
         steps.append(Step("summary", "where everything is", self.summary))
@@ -168,7 +170,7 @@ class Replica:
         return docker_host.base_image_tag(self.platform.root)
 
     def build_base(self) -> None:
-        from streamforge import deploy
+        from streamforge.commands import deploy
 
         deploy.build_base(self.platform.root)
 
@@ -212,7 +214,7 @@ class Replica:
 
     def node_files(self) -> dict[str, str]:
         """{path in a node: text}: the rendered hosts.toml files and the env mirrors' CAs."""
-        from streamforge.load import mirror_ca
+        from streamforge.model.load import mirror_ca
         from streamforge.render.mirrors import CERTS_D, RENDER_DIR, ca_path
 
         files = {
@@ -286,7 +288,7 @@ class Replica:
     def component_drift(self, name: str) -> str | None:
         """None when the component's helm release is deployed with its workloads ready and
         every object it applies is in the cluster; else what drifted."""
-        from streamforge.helm import release_drift
+        from streamforge.execute.helm import release_drift
 
         comp = self.platform.components[name]
         if comp.chart:
@@ -431,7 +433,7 @@ class Replica:
             )
 
     def summary(self) -> None:
-        from streamforge import hosts
+        from streamforge.commands import hosts
         from streamforge.render.context import addresses
 
         console.info(f"cluster: kind-{self.name} (kubectl --context {self.context} get nodes)")
@@ -488,7 +490,7 @@ class Replica:
             console.info(f"removed container {docker_host.REGISTRY}")
         else:
             console.info(f"no registry container {docker_host.REGISTRY} of this project")
-        from streamforge.charts import chart_cache
+        from streamforge.execute.charts import chart_cache
 
         console.info(
             f"kept on purpose: the image cache {image_cache()} and the chart cache "

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from streamforge import sources
 from streamforge.errors import ModelError, Problem
-from streamforge.explain import validate
-from streamforge.model import (
+from streamforge.model import sources
+from streamforge.model.explain import validate
+from streamforge.model.schema import (
     KUBELET_LABELS,
     PROFILES,
     Component,
@@ -24,7 +24,7 @@ from streamforge.model import (
     network,
     self_assignable,
 )
-from streamforge.sources import Loc, Origins
+from streamforge.model.sources import Loc, Origins
 
 HOMELAB_NODE_LABEL = "streamforge.io/homelab-node"
 
@@ -393,8 +393,8 @@ def _check(
 
 def _check_kubernetes_version(env: Env, eo: Origins, problems: list[Problem]) -> None:
     """The replica runs the Kubernetes of the pinned kind node image: the env must say so."""
-    from streamforge.images import parse as parse_image
-    from streamforge.pins import PINS_FILE, pins
+    from streamforge.model.images import parse as parse_image
+    from streamforge.model.pins import PINS_FILE, pins
 
     tag = parse_image(pins().images["kind_node"]).tag or ""
     if env.kubernetes_version != tag:

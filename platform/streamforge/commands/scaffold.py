@@ -179,7 +179,7 @@ def docs_page(root: Path, context: dict[str, Any]) -> str:
 
 def register(root: Path, name: str) -> list[Path]:
     """Register services/<name> in the docs nav, the CI includes and a docs page."""
-    from streamforge import sources
+    from streamforge.model import sources
 
     service_yaml = root / "services" / name / "service.yaml"
     data, _ = sources.load(service_yaml)
@@ -227,7 +227,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_new_service(args: argparse.Namespace) -> None:
-    from streamforge.load import find_root
+    from streamforge.model.load import find_root
 
     root = find_root()
     folder, changed = new_service(

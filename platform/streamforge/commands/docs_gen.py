@@ -4,9 +4,9 @@
 below as in-memory files, so there is no committed copy that could drift from the data:
 
 - `reference/components.md`  component/version matrix per env and profile (component.yaml files)
-- `reference/bom.md`         the replica's bill of materials (`streamforge.bom`)
+- `reference/bom.md`         the replica's bill of materials (`streamforge.commands.bom`)
 - `reference/nodes.md`       homelab nodes and the kind nodes that stand for them (envs/*.yaml)
-- `reference/parity.md`      local vs homelab differences (`streamforge.parity.parity_markdown`)
+- `reference/parity.md`      local vs homelab differences (`render.parity.parity_markdown`)
 - `reference/sessions.md`    the nox sessions, read from noxfile.py's docstrings with `ast`
 - `services/index.md`        the service catalog (services/*/service.yaml)
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streamforge.errors import ModelError
-from streamforge.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
-from streamforge.model import PROFILES, KindProvider
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
+from streamforge.model.schema import PROFILES, KindProvider
 from streamforge.render.context import files_hash, source_files
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ SITE_INPUTS = (
     "platform/components",
     "platform/docs-site",
     "platform/pins.yaml",
-    "platform/streamforge/bom.py",
-    "platform/streamforge/docs_gen.py",
-    "platform/streamforge/parity.py",
+    "platform/streamforge/commands/bom.py",
+    "platform/streamforge/commands/docs_gen.py",
+    "platform/streamforge/render/parity.py",
 )
 CHAPTERS_MARKER = re.compile(r"<!--\s*streamforge:chapters\s+([\w./-]+)\s*-->")
 
@@ -280,14 +280,14 @@ def services_page(root: Path, existing: Callable[[str], bool] = lambda _: False)
 # -- reference/parity.md ---------------------------------------------------------------------
 def parity_page(root: Path) -> str:
     head = "# Local replica vs homelab\n\n" + GENERATED_NOTE.format(
-        sources="the rendered `local` and `homelab` envs (`streamforge.parity`)"
+        sources="the rendered `local` and `homelab` envs (`streamforge.render.parity`)"
     )
     try:
-        from streamforge.parity import parity_markdown
+        from streamforge.render.parity import parity_markdown
     except ImportError as exc:
         return (
             head + '\n!!! failure "parity module missing"\n'
-            "    `streamforge.parity.parity_markdown` could not be imported "
+            "    `streamforge.render.parity.parity_markdown` could not be imported "
             f"(`{_cell(exc)}`), so this page has no parity table. It is not filled in by "
             "hand on purpose: the table must come from the rendered envs.\n"
         )
@@ -306,10 +306,10 @@ def bom_page(root: Path) -> str:
     """The replica's bill of materials (env `local`, profile `full`, the superset). The images
     of a chart are listed when the pinned helm binary and the chart are on this machine
     (charts are never fetched while the site builds); `nox -s bom` always lists them all."""
-    from streamforge.bom import build
-    from streamforge.pins import pins
+    from streamforge.commands.bom import build
+    from streamforge.execute.tools import ToolError, resolve
+    from streamforge.model.pins import pins
     from streamforge.render import Facts
-    from streamforge.tools import ToolError, resolve
 
     platform = _load(root, "local", "full")
     try:
@@ -325,7 +325,7 @@ def bom_page(root: Path) -> str:
         "# Bill of materials\n",
         GENERATED_NOTE.format(
             sources="`platform/pins.yaml`, `platform/components/*` and the charts they pin, "
-            "templated with the `local` env's values (`streamforge.bom`)"
+            "templated with the `local` env's values (`streamforge.commands.bom`)"
         ),
         "Everything the replica (env `local`, profile `full`) needs from the internet. "
         "`nox -s prefetch` fetches it into the caches, after which `nox -s up -- --offline` "

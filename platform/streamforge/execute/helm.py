@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from streamforge import console, run
 from streamforge.errors import StepError, failure_classes
-from streamforge.tools import Resolved
+from streamforge.execute.tools import Resolved
 
 if TYPE_CHECKING:
-    from streamforge.kube import Kube
+    from streamforge.execute.kube import Kube
 
 
 def helm(tool: Resolved, step: str, args: Sequence[str], fix: str, quiet: bool = False) -> str:

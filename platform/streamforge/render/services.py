@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from streamforge.errors import ModelError, Problem
-from streamforge.load import HOMELAB_NODE_LABEL, Platform
-from streamforge.model import Service
-from streamforge.sources import deep_merge, display_path
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.model.schema import Service
+from streamforge.model.sources import deep_merge, display_path
 
 CHART = Path("platform") / "charts" / "service"
 # Strimzi's operators watch the namespace of the Kafka cluster `k3`, and write each KafkaUser's
@@ -38,7 +38,7 @@ def image_ref(platform: Platform, name: str) -> str:
 
 def own_values(platform: Platform, name: str) -> dict[str, Any]:
     """services/<name>/values.yaml: the service's own choices (may be absent)."""
-    from streamforge import sources
+    from streamforge.model import sources
 
     path = platform.service_dir(name) / "values.yaml"
     if not path.is_file():

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamforge import console, docker_host
+from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.model import KindProvider
-from streamforge.pins import pins
-from streamforge.tools import ToolError, platform_key, resolve
+from streamforge.execute import docker_host
+from streamforge.execute.tools import ToolError, platform_key, resolve
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
 
 MIN_CPUS = 4
 MIN_MEMORY_GIB = 8

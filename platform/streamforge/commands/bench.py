@@ -23,9 +23,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streamforge import console, docker_host, scaffold
-from streamforge.build import SECRET_ID, _builtin_buildkit_client, _has_buildx, extra_ca
+from streamforge import console
+from streamforge.commands import scaffold
 from streamforge.errors import StepError, StreamforgeError
+from streamforge.execute import docker_host
+from streamforge.execute.build import SECRET_ID, _builtin_buildkit_client, _has_buildx, extra_ca
 
 BENCH_SERVICE = "bench-service"
 BENCH_BASE = f"{docker_host.BASE_IMAGE}:bench"
@@ -126,10 +128,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from streamforge.load import find_root
+    from streamforge.model.load import find_root
 
     if args.replica:
-        from streamforge.bench_replica import run_replica_bench
+        from streamforge.commands.bench_replica import run_replica_bench
 
         console.step(f"bench: the replica of env '{args.env}': cold and warm up, inner loop, down")
         for name, value in run_replica_bench(find_root(), args.env, args.offline).items():

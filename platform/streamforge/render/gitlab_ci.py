@@ -297,7 +297,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_check_ci(args: argparse.Namespace) -> None:
-    from streamforge.load import find_root
+    from streamforge.model.load import find_root
 
     root = find_root()
     pipeline, problems = check(root)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 
-from streamforge import console, docker_host, plan
+from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.load import HOMELAB_NODE_LABEL, Platform
-from streamforge.plan import Step, Verdict
-from streamforge.replica import Replica
-from streamforge.tools import ToolError, resolve
+from streamforge.execute import docker_host
+from streamforge.execute.replica import Replica
+from streamforge.execute.tools import ToolError, resolve
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.plan import steps as plan
+from streamforge.plan.steps import Step, Verdict
 
 
 def use_local(replica: Replica, tool: str) -> bool:
@@ -92,7 +94,7 @@ def show(platform: Platform) -> None:
 
 def releases(replica: Replica) -> None:
     """Print every helm release in the replica with its state and revision."""
-    from streamforge.helm import releases as helm_releases
+    from streamforge.execute.helm import releases as helm_releases
 
     try:
         found = helm_releases(replica.helm, replica.context)

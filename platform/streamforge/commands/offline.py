@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streamforge import charts, console, docker_host, run
-from streamforge.bom import CACHE, DOCKER, Bom, ChartEntry, Image
+from streamforge import console, run
+from streamforge.commands.bom import CACHE, DOCKER, Bom, ChartEntry, Image
 from streamforge.errors import StreamforgeError
-from streamforge.images import parse
-from streamforge.load import Platform
-from streamforge.model import KindProvider
-from streamforge.pins import pins
+from streamforge.execute import charts, docker_host
+from streamforge.execute.tools import cache_folder
+from streamforge.model.images import parse
+from streamforge.model.load import Platform
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
 from streamforge.render import Facts
-from streamforge.tools import cache_folder
 
 CACHE_ENV = "STREAMFORGE_IMAGE_CACHE"
 # The distribution registry's filesystem storage layout: a tag exists once its manifest was
@@ -148,8 +149,8 @@ def fill_cache(
 def check_up(platform: Platform, facts: Facts) -> None:
     """`up --offline`: refuse, before anything changes, unless the pinned tools, the base
     image, the chart cache and the image cache hold everything the env and profile need."""
-    from streamforge.bom import build
-    from streamforge.tools import ToolError, resolve
+    from streamforge.commands.bom import build
+    from streamforge.execute.tools import ToolError, resolve
 
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from streamforge.load import Platform, load_platform
-from streamforge.model import Component
+from streamforge.model.load import Platform, load_platform
+from streamforge.model.schema import Component
 from streamforge.render import Facts, Rendered, render
 from streamforge.render.context import addresses
 

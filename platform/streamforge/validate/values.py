@@ -20,9 +20,9 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 
-from streamforge.model import Chart
-from streamforge.sources import deep_merge
-from streamforge.validate_objects import Issue, explain, format_path, unknown_key_message
+from streamforge.model.schema import Chart
+from streamforge.model.sources import deep_merge
+from streamforge.validate.objects import Issue, explain, format_path, unknown_key_message
 
 # Keys whose content is free-form in every chart: they are passed through to Kubernetes
 # (which has its own schema) or to the application, never interpreted by the chart itself.

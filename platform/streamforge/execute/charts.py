@@ -14,10 +14,10 @@ from typing import Any
 
 from streamforge import console
 from streamforge.errors import StepError
-from streamforge.helm import helm
-from streamforge.model import Chart
+from streamforge.execute.helm import helm
+from streamforge.execute.tools import Resolved, cache_folder
+from streamforge.model.schema import Chart
 from streamforge.render.context import dump
-from streamforge.tools import Resolved, cache_folder
 
 CACHE_ENV = "STREAMFORGE_CHART_CACHE"
 

@@ -13,13 +13,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamforge import console, docker_host, services
-from streamforge.build import build_image
+from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.plan import Step, digest
+from streamforge.execute import docker_host
+from streamforge.execute.build import build_image
+from streamforge.plan.steps import Step, digest
+from streamforge.render import services
 
 if TYPE_CHECKING:
-    from streamforge.replica import Replica
+    from streamforge.execute.replica import Replica
 
 WAIT_SECONDS = 300
 
@@ -66,7 +68,7 @@ def values_path(replica: Replica, name: str) -> Path:
 
 
 def install(replica: Replica, name: str) -> None:
-    from streamforge.helm import helm, recover_interrupted
+    from streamforge.execute.helm import helm, recover_interrupted
 
     step = f"service:{name}"
     chart = replica.platform.root / services.CHART
@@ -124,7 +126,7 @@ def _inputs(replica: Replica, name: str) -> str:
 def service_drift(replica: Replica, name: str) -> str | None:
     """None when the service's image is in the registry and its release is deployed and
     ready; else what drifted."""
-    from streamforge.helm import release_drift
+    from streamforge.execute.helm import release_drift
 
     return replica.image_drift(services.image_ref(replica.platform, name)) or release_drift(
         replica.helm, replica.kube, name, services.NAMESPACE
@@ -150,7 +152,7 @@ def api_groups_used(replica: Replica, name: str) -> set[str]:
     (`helm template`, test hooks skipped)."""
     from ruamel.yaml import YAML
 
-    from streamforge import charts
+    from streamforge.execute import charts
 
     manifest = charts.template(
         replica.helm,
@@ -199,7 +201,7 @@ def missing_platform(replica: Replica, name: str) -> str | None:
 
 
 def cmd_base_image(args: argparse.Namespace) -> None:
-    from streamforge.load import find_root
+    from streamforge.model.load import find_root
 
     root = find_root()
     docker_host.check_engine()
@@ -213,8 +215,8 @@ def deploy_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:
-    from streamforge.load import find_root, load_platform
-    from streamforge.replica import Replica
+    from streamforge.execute.replica import Replica
+    from streamforge.model.load import find_root, load_platform
 
     platform = load_platform(find_root(), args.env)
     if args.service not in platform.services:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.pins import Tool, pins
+from streamforge.model.pins import Tool, pins
 
 VERSION_ARGS = {
     "kind": ["version"],

@@ -21,15 +21,15 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from streamforge import charts, docker_host, services
 from streamforge.errors import StreamforgeError
-from streamforge.images import ImageRefError, parse
-from streamforge.load import Platform
-from streamforge.model import KindProvider
-from streamforge.pins import pins
-from streamforge.render import Facts, render
+from streamforge.execute import charts, docker_host
+from streamforge.execute.tools import Resolved
+from streamforge.model.images import ImageRefError, parse
+from streamforge.model.load import Platform
+from streamforge.model.pins import pins
+from streamforge.model.schema import KindProvider
+from streamforge.render import Facts, render, services
 from streamforge.render.kind import node_image
-from streamforge.tools import Resolved
 
 CACHE, DOCKER, PROJECT = "cache", "docker", "project"
 # Operators name the images they start in env vars (Strimzi: STRIMZI_KAFKA_IMAGES holds

@@ -26,7 +26,7 @@ def schema_dir(version: str) -> Path:
     """A schema dir (`crds/argoproj.io/application_v1alpha1.json`) for ArgoCD `version`.
 
     Raises StreamforgeError when it is not cached and Go cannot download the module."""
-    from streamforge.tools import cache_dir
+    from streamforge.execute.tools import cache_dir
 
     root = cache_dir() / "argocd" / version
     target = root / "crds" / "argoproj.io" / f"application_{SERVED}.json"

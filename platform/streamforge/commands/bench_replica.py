@@ -20,8 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from streamforge import console, services
+from streamforge import console
 from streamforge.errors import StreamforgeError
+from streamforge.render import services
 
 SERVICE = "dummy-service"
 
@@ -30,7 +31,7 @@ def _cli(root: Path, *args: str) -> float:
     """Run `streamforge ARGS`; return its wall time in seconds (StreamforgeError if it fails)."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "streamforge.cli", *args],
+        [sys.executable, "-m", "streamforge.commands.cli", *args],
         cwd=root,
         capture_output=True,
         text=True,
@@ -62,7 +63,7 @@ def _new_build_answers(address: str, port: int, host: str, version: str) -> bool
 
 def run_replica_bench(root: Path, env: str, offline: bool) -> dict[str, float]:
     """The figures above for `env` (a kind env); raises StreamforgeError when a command fails."""
-    from streamforge.load import load_platform
+    from streamforge.model.load import load_platform
 
     platform = load_platform(root, env)
     provider = platform.env.provider

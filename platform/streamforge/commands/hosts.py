@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamforge.errors import StreamforgeError
-from streamforge.load import Platform
+from streamforge.model.load import Platform
 from streamforge.render import Rendered
 
 BEGIN = "# BEGIN streamforge: managed by `streamforge hosts --apply`; `--remove` takes it out"

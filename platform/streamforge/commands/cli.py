@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from streamforge import console
 from streamforge.errors import DEBUG_ENV, ModelError, StreamforgeError, unexpected
-from streamforge.load import Platform, find_root, load_platform
-from streamforge.model import PROFILES, KindProvider
+from streamforge.model.load import Platform, find_root, load_platform
+from streamforge.model.schema import PROFILES, KindProvider
 
 if TYPE_CHECKING:
-    from streamforge.bom import Bom
+    from streamforge.commands.bom import Bom
 
 
 def _platform(args: argparse.Namespace) -> Platform:
@@ -29,7 +29,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     facts = Facts(kind_subnet=str(args.kind_subnet)) if args.kind_subnet else Facts()
     rendered = render(platform, facts)
     if platform.env.is_replica:  # the replica is the env that differs from production
-        from streamforge.parity import parity_markdown
+        from streamforge.render.parity import parity_markdown
 
         rendered.files["parity.md"] = parity_markdown(platform.root, platform.env.name, facts=facts)
     # the default is the repository's, wherever in it the command runs
@@ -41,13 +41,14 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from streamforge import docker_host, plan
-    from streamforge.replica import Replica
+    from streamforge.execute import docker_host
+    from streamforge.execute.replica import Replica
+    from streamforge.plan import steps as plan
 
     replica = Replica(_platform(args))
     docker_host.node_image_override()  # a bad STREAMFORGE_KIND_NODE_IMAGE stops even --dry-run
     if args.offline:  # before anything changes
-        from streamforge import offline
+        from streamforge.commands import offline
 
         offline.check_up(replica.platform, replica.host_facts)
         console.info("offline: the tools, the base image and both caches hold what up needs")
@@ -58,7 +59,7 @@ def cmd_up(args: argparse.Namespace) -> None:
             console.info(line)
         return
     docker_host.check_engine()  # fail in seconds, before anything else
-    from streamforge.tools import internet_problem
+    from streamforge.execute.tools import internet_problem
 
     unreachable = None if args.offline else internet_problem()
     if unreachable:  # say it once, up front; steps that need nothing from the internet still run
@@ -70,9 +71,10 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 def _replica_bom(args: argparse.Namespace) -> tuple[Platform, Bom]:
     """The BOM of the env and profile; charts missing from the chart cache are pulled."""
-    from streamforge import bom, docker_host
+    from streamforge.commands import bom
+    from streamforge.execute import docker_host
+    from streamforge.execute.tools import resolve
     from streamforge.render import Facts
-    from streamforge.tools import resolve
 
     platform = _platform(args)
     if not isinstance(platform.env.provider, KindProvider):
@@ -106,8 +108,9 @@ def cmd_bom(args: argparse.Namespace) -> None:
 
 
 def cmd_prefetch(args: argparse.Namespace) -> None:
-    from streamforge import charts, deploy, docker_host, offline
-    from streamforge.tools import resolve
+    from streamforge.commands import deploy, offline
+    from streamforge.execute import charts, docker_host
+    from streamforge.execute.tools import resolve
 
     docker_host.check_engine()
     for tool in ("kind", "helm"):
@@ -128,21 +131,21 @@ def cmd_prefetch(args: argparse.Namespace) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> None:
-    from streamforge import status
-    from streamforge.replica import Replica
+    from streamforge.commands import status
+    from streamforge.execute.replica import Replica
 
     status.down(Replica(_platform(args)))  # never downloads: works offline
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from streamforge.status import show
+    from streamforge.commands.status import show
 
     show(_platform(args))
 
 
 def cmd_doctor(args: argparse.Namespace) -> None:
-    from streamforge import doctor
-    from streamforge.model import KindProvider
+    from streamforge.commands import doctor
+    from streamforge.model.schema import KindProvider
 
     platform = _platform(args)
     provider = platform.env.provider
@@ -151,7 +154,7 @@ def cmd_doctor(args: argparse.Namespace) -> None:
 
 
 def cmd_hosts(args: argparse.Namespace) -> None:
-    from streamforge import hosts
+    from streamforge.commands import hosts
     from streamforge.render import Facts, render
 
     platform = _platform(args)
@@ -175,7 +178,7 @@ def cmd_ca(args: argparse.Namespace) -> None:
     import base64
     import json
 
-    from streamforge.replica import Replica
+    from streamforge.execute.replica import Replica
 
     replica = Replica(_platform(args))
     secret = replica.kube.query("get", "secret", "-n", "cert-manager", "homelab-ca", "-o", "json")
@@ -243,7 +246,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--hosts-file", default="/etc/hosts", help="default /etc/hosts")
     p = command("ca", cmd_ca, "export the replica's CA certificate for the host to trust")
     p.add_argument("--output", "-o", default="streamforge-ca.crt", help="PEM file to write")
-    from streamforge import validate  # cheap: the schema libraries load when it runs
+    from streamforge.validate import env as validate
 
     p = command(
         "validate",
@@ -253,7 +256,8 @@ def parser() -> argparse.ArgumentParser:
         env="all",
     )
     validate.add_arguments(p)
-    from streamforge import bench, deploy, gitlab_ci, scaffold
+    from streamforge.commands import bench, deploy, scaffold
+    from streamforge.render import gitlab_ci
 
     scaffold.arguments(command("new-service", scaffold.cmd_new_service, "generate a service"))
     command("base-image", deploy.cmd_base_image, "build the unified base image")
