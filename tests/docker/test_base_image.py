@@ -14,6 +14,7 @@ import pytest
 
 from streamforge.commands import bench, deploy
 from streamforge.execute import docker_host
+from streamforge.render import image_refs
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker
@@ -38,8 +39,8 @@ def _run(image: str, *command: str) -> str:
 
 
 def test_tags_are_the_content_hash_and_dev(base_image: str) -> None:
-    assert base_image == docker_host.base_image_tag(REPO)
-    assert docker_host.image_exists(f"{docker_host.BASE_IMAGE}:dev")
+    assert base_image == image_refs.base_image(REPO)
+    assert docker_host.image_exists(f"{image_refs.BASE_IMAGE}:dev")
 
 
 def test_runs_as_non_root_from_the_venv_with_the_libraries_and_test_frameworks(
@@ -128,7 +129,7 @@ def test_a_code_change_in_streamforge_utils_keeps_the_dependency_layers(
         context,
         context / "platform" / "Dockerfile",
         "streamforge/base:code-change-test",
-        {"BASE_IMAGE": docker_host.python_base()},
+        {"BASE_IMAGE": image_refs.python_base()},
         cache=True,
     )
     titles, cached = _steps(output)

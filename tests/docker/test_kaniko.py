@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.execute import build
-from streamforge.render.context import source_files
+from streamforge.render.image_refs import source_files
 from tests.conftest import REPO, missing
 
 pytestmark = pytest.mark.docker

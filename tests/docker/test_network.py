@@ -11,8 +11,8 @@ import pytest
 
 from streamforge.execute import docker_host
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
-from streamforge.render.context import addresses
+from streamforge.render.context import Facts, addresses
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker

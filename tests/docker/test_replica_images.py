@@ -13,6 +13,7 @@ from streamforge.execute import docker_host
 from streamforge.execute.build import build_image
 from streamforge.execute.replica import PROJECT_IMAGES, Replica
 from streamforge.model.load import load_platform
+from streamforge.render import image_refs
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.docker
@@ -38,7 +39,7 @@ def test_base_image_is_tagged_by_content_and_labelled(replica: Replica) -> None:
     config = inspect(replica.base_tag)["Config"]
     assert config["Labels"]["io.streamforge.managed"] == "true"
     assert config["User"] == "10001:10001"
-    assert inspect(f"{docker_host.BASE_IMAGE}:dev")["Id"] == inspect(replica.base_tag)["Id"]
+    assert inspect(f"{image_refs.BASE_IMAGE}:dev")["Id"] == inspect(replica.base_tag)["Id"]
 
 
 def test_fake_gpu_plugin_image_runs_with_the_production_config(replica: Replica) -> None:

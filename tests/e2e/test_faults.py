@@ -16,6 +16,7 @@ import pytest
 
 from streamforge.execute import docker_host
 from streamforge.model.schema import KindProvider
+from streamforge.render import image_refs
 from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
 from tests.e2e.test_lifecycle import ALWAYS, steps_that_ran
 from tests.e2e.test_replica import answers, planned_ingress_address
@@ -134,9 +135,8 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
 ) -> None:
     """The base image changes (here: its parent, as a new python image would): every project
     image gets a new tag, is rebuilt and rolled out; no pod keeps the stale image."""
-    from streamforge.commands import docs_gen
 
-    parent = docker_host.python_base()
+    parent = image_refs.python_base()
     # a parent reference never used before, so the base built from it is new on every run
     other = f"{parent.rpartition(':')[0]}:e2e-{uuid.uuid4().hex[:8]}"
     docker("tag", parent, other)
@@ -160,10 +160,10 @@ def test_a_changed_base_image_rebuilds_and_rolls_every_image_built_from_it(
             "-o",
             "jsonpath={.spec.template.spec.containers[0].image}",
         ).stdout
-        assert running == docs_gen.site_image_ref(platform())
+        assert running == image_refs.site_image(platform())
         replica_answers()
     finally:
-        changed_base = docker_host.base_image_tag(platform().root)
+        changed_base = image_refs.base_image(platform().root)
         monkeypatch.setenv("STREAMFORGE_PYTHON_BASE", parent)
         back = streamforge(*up_args())
         docker("rmi", other)

@@ -21,6 +21,7 @@ from streamforge.execute import docker_host
 from streamforge.model.load import HOMELAB_NODE_LABEL
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
+from streamforge.render import image_refs
 from tests.e2e.conftest import (
     apply,
     kubectl,
@@ -44,8 +45,7 @@ def provider() -> KindProvider:
 
 
 def planned_ingress_address() -> str:
-    from streamforge.render import Facts
-    from streamforge.render.context import addresses
+    from streamforge.render.context import Facts, addresses
 
     subnet = docker_host.kind_subnet()
     facts = Facts(**({"kind_subnet": subnet} if subnet else {}))
@@ -172,8 +172,6 @@ def test_docs_site_answers_over_http_through_the_gateway(replica: None, where: s
 
 
 def test_a_service_answers_on_its_route(replica: None) -> None:
-    from streamforge.render import services
-
     name = "dummy-service"
     service = platform().services[name]
     host = f"{service.hostname}.{platform().env.domain}"
@@ -184,7 +182,7 @@ def test_a_service_answers_on_its_route(replica: None) -> None:
     assert body.strip() == "ready"
     # the build that answers is the one `up` deployed (X-Service-Version: its image tag)
     _, headers, _ = http_get(planned_ingress_address(), 80, host, "/healthz")
-    tag = services.image_ref(platform(), name).rpartition(":")[2]
+    tag = image_refs.service_image(platform(), name).rpartition(":")[2]
     assert f"X-Service-Version: {tag}" in headers, headers
 
 

@@ -13,7 +13,8 @@ from ruamel.yaml import YAML
 
 from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from streamforge.validate import argocd_schema
 from streamforge.validate.env import check_application, check_health_customisation
 from streamforge.validate.objects import ObjectChecker

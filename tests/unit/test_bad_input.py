@@ -15,7 +15,8 @@ from streamforge.commands.cli import main
 from streamforge.errors import ModelError
 from streamforge.model import pins
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 HOMELAB, LOCAL = "envs/homelab.yaml", "envs/local.yaml"

@@ -16,7 +16,8 @@ from streamforge.commands.cli import main
 from streamforge.execute.tools import Resolved
 from streamforge.model.images import parse
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from streamforge.render.mirrors import UPSTREAMS
 from tests.conftest import REPO
 

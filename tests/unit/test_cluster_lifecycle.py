@@ -21,7 +21,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
-from streamforge.render import Facts, Rendered, render, write
+from streamforge.render.context import Facts, Rendered
+from streamforge.render.env import render
+from streamforge.render.output import write
 from tests.conftest import REPO, missing
 
 

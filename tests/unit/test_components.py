@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
-from streamforge.render import Facts, Rendered, render
-from streamforge.render.context import addresses
+from streamforge.render.context import Facts, Rendered, addresses
+from streamforge.render.env import render
 from streamforge.render.kind import RWX_NODE_PATH
 from tests.conftest import REPO
 

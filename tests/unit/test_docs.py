@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from streamforge.commands.docs_gen import SITE_INPUTS
+from streamforge.render.image_refs import SITE_INPUTS
 from tests.conftest import MODEL_INPUTS, REPO, missing
 
 # What a build of the site reads: copied as a set when a test changes the data.
@@ -311,7 +311,7 @@ def test_broken_model_fails_the_build_with_file_and_line(tmp_path: Path) -> None
 
 # -- the docs-site image tag ----------------------------------------------------------------
 def test_site_hash_changes_with_docs_and_data_only(tmp_path: Path) -> None:
-    from streamforge.commands.docs_gen import site_inputs_hash
+    from streamforge.render.image_refs import site_inputs_hash
 
     root = copy_docs_inputs(tmp_path / "repo")
     first = site_inputs_hash(root)

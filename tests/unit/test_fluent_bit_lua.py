@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO, missing
 
 SCRIPT = REPO / "platform/components/fluent-bit/es_index.lua"

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
-from streamforge.render import Facts, render, runner_config
+from streamforge.render import runner_config
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from streamforge.validate.env import validate
 from tests.conftest import REPO, missing
 

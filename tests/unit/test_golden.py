@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"

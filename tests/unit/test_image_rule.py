@@ -12,8 +12,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, gitlab_ci, render
-from streamforge.render.context import source_files, tree_hash
+from streamforge.render import gitlab_ci
+from streamforge.render.context import Facts
+from streamforge.render.env import render
+from streamforge.render.image_refs import source_files, tree_hash
 from tests.conftest import REPO
 
 # The homelab GitLab's container registry (its `registry_external_url`): instance setup, not a

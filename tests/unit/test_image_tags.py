@@ -8,20 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.commands import docs_gen
-from streamforge.execute.docker_host import base_image_tag
 from streamforge.model.load import load_platform
-from streamforge.render import services
+from streamforge.render import image_refs
+from streamforge.render.image_refs import base_image
 from tests.conftest import REPO
 
 
 def tags(root: Path) -> dict[str, str]:
     local, homelab = load_platform(root, "local"), load_platform(root, "homelab")
     return {
-        "local service": services.image_ref(local, "dummy-service"),
-        "local docs site": docs_gen.site_image_ref(local),
-        "homelab service": services.image_ref(homelab, "dummy-service"),
-        "base": base_image_tag(root),
+        "local service": image_refs.service_image(local, "dummy-service"),
+        "local docs site": image_refs.site_image(local),
+        "homelab service": image_refs.service_image(homelab, "dummy-service"),
+        "base": base_image(root),
     }
 
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 

@@ -11,7 +11,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import HOMELAB_NODE_LABEL, load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO, missing
 
 KINDCHECK = REPO / "tests" / "kindcheck"

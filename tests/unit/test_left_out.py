@@ -9,7 +9,8 @@ import pytest
 
 from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
-from streamforge.render import render, services
+from streamforge.render import services
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from tests.conftest import REPO
 
 MIRRORS = """\

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, Rendered, render
+from streamforge.render.context import Facts, Rendered
+from streamforge.render.env import render
 from streamforge.render.parity import parity_markdown
 from tests.conftest import REPO
 

@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 from streamforge.model.load import Platform, load_platform
 from streamforge.model.schema import Service
-from streamforge.render import services
+from streamforge.render import image_refs, services
 from streamforge.render.context import dump
 from tests.conftest import REPO, missing
 
@@ -171,7 +171,7 @@ def test_dummy_service_gets_route_kafka_user_topics_and_hardening(
     assert deployment["metadata"]["annotations"]["reloader.stakater.com/auto"] == "true"
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == services.image_ref(platform, "dummy-service")
+    assert container["image"] == image_refs.service_image(platform, "dummy-service")
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False

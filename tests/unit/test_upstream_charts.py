@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, Rendered, render
-from streamforge.render.context import dump
+from streamforge.render.context import Facts, Rendered, dump
+from streamforge.render.env import render
 from streamforge.validate.objects import ObjectChecker, pick_k8s_version
 from tests.conftest import REPO, missing
 

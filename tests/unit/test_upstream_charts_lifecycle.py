@@ -17,8 +17,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import load_platform
-from streamforge.render import Facts
-from streamforge.render.context import Templates, dump
+from streamforge.render.context import Facts, Templates, dump
 from tests.conftest import REPO, missing
 
 CHARTS = REPO.parent / "shared" / "charts"

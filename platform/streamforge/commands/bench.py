@@ -28,9 +28,10 @@ from streamforge.commands import scaffold
 from streamforge.errors import StepError, StreamforgeError
 from streamforge.execute import docker_host
 from streamforge.execute.build import SECRET_ID, _builtin_buildkit_client, _has_buildx, extra_ca
+from streamforge.render import image_refs
 
 BENCH_SERVICE = "bench-service"
-BENCH_BASE = f"{docker_host.BASE_IMAGE}:bench"
+BENCH_BASE = f"{image_refs.BASE_IMAGE}:bench"
 
 
 def build(context: Path, dockerfile: Path, tag: str, args: dict[str, str], cache: bool) -> str:
@@ -80,7 +81,7 @@ def _image_bytes(ref: str) -> int:
 
 def run_bench(root: Path) -> dict[str, float]:
     docker_host.check_engine()
-    parent = docker_host.python_base()
+    parent = image_refs.python_base()
     dockerfile = root / "platform" / "Dockerfile"
     figures: dict[str, float] = {}
     figures["base_image_cold_s"] = _timed(

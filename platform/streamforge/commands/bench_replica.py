@@ -22,7 +22,7 @@ from pathlib import Path
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.render import services
+from streamforge.render import image_refs
 
 SERVICE = "dummy-service"
 
@@ -81,7 +81,7 @@ def run_replica_bench(root: Path, env: str, offline: bool) -> dict[str, float]:
     try:
         app.write_text(original + f"\n# bench: one-line change {time.time():.0f}\n")
         started = time.perf_counter()
-        version = services.image_ref(load_platform(root, env), SERVICE).rpartition(":")[2]
+        version = image_refs.service_image(load_platform(root, env), SERVICE).rpartition(":")[2]
         _cli(root, "deploy", SERVICE, "--env", env)
         deadline = time.monotonic() + 120
         while not _new_build_answers("127.0.0.1", provider.http_port, host, version):

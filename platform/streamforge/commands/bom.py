@@ -22,13 +22,15 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from streamforge.errors import StreamforgeError
-from streamforge.execute import charts, docker_host
+from streamforge.execute import charts
 from streamforge.execute.tools import Resolved
 from streamforge.model.images import ImageRefError, parse
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
-from streamforge.render import Facts, render, services
+from streamforge.render import image_refs
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from streamforge.render.kind import node_image
 
 CACHE, DOCKER, PROJECT = "cache", "docker", "project"
@@ -169,7 +171,7 @@ def build(
     found: dict[str, Image] = {}
     _add(found, node_image(provider, facts), DOCKER, "kind node")
     _add(found, pins().images["registry"], DOCKER, "image cache (local registry)")
-    _add(found, python_base or docker_host.python_base(), DOCKER, "parent of the base image")
+    _add(found, python_base or image_refs.python_base(), DOCKER, "parent of the base image")
     project = platform.env.image_registry.rstrip("/") + "/"
 
     def collect(refs: Iterator[str], user: str) -> None:
@@ -209,7 +211,7 @@ def build(
                 collect(images_in(manifests(text)), f"chart {chart.name} ({name})")
         collect(images_in(rendered.objects.get(name, [])), f"manifests of {name}")
     for name in sorted(platform.services):
-        _add(found, services.image_ref(platform, name), PROJECT, f"service {name}")
+        _add(found, image_refs.service_image(platform, name), PROJECT, f"service {name}")
     for key, ref in sorted(pins().test_images.items()):
         if TEST_IMAGE_NEEDS.get(key) not in platform.left_out:  # its checks skip there
             _add(found, ref, CACHE, f"e2e tests ({key})")

@@ -23,7 +23,9 @@ def _platform(args: argparse.Namespace) -> Platform:
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from streamforge.render import Facts, render, write
+    from streamforge.render.context import Facts
+    from streamforge.render.env import render
+    from streamforge.render.output import write
 
     platform = _platform(args)
     facts = Facts(kind_subnet=str(args.kind_subnet)) if args.kind_subnet else Facts()
@@ -74,7 +76,7 @@ def _replica_bom(args: argparse.Namespace) -> tuple[Platform, Bom]:
     from streamforge.commands import bom
     from streamforge.execute import docker_host
     from streamforge.execute.tools import resolve
-    from streamforge.render import Facts
+    from streamforge.render.context import Facts
 
     platform = _platform(args)
     if not isinstance(platform.env.provider, KindProvider):
@@ -155,7 +157,8 @@ def cmd_doctor(args: argparse.Namespace) -> None:
 
 def cmd_hosts(args: argparse.Namespace) -> None:
     from streamforge.commands import hosts
-    from streamforge.render import Facts, render
+    from streamforge.render.context import Facts
+    from streamforge.render.env import render
 
     platform = _platform(args)
     names = hosts.hostnames(platform, render(platform, Facts()))

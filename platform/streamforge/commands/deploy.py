@@ -18,7 +18,7 @@ from streamforge.errors import StreamforgeError
 from streamforge.execute import docker_host
 from streamforge.execute.build import build_image
 from streamforge.plan.steps import Step, digest
-from streamforge.render import services
+from streamforge.render import image_refs, services
 
 if TYPE_CHECKING:
     from streamforge.execute.replica import Replica
@@ -28,20 +28,20 @@ WAIT_SECONDS = 300
 
 def build_base(root: Path) -> str:
     """Build platform/Dockerfile as streamforge/base:<content hash> and :dev; return the tag."""
-    tag = docker_host.base_image_tag(root)
+    tag = image_refs.base_image(root)
     build_image(
         "base-image",
         root,
         root / "platform" / "Dockerfile",
-        [tag, f"{docker_host.BASE_IMAGE}:dev"],
-        {"BASE_IMAGE": docker_host.python_base()},
+        [tag, f"{image_refs.BASE_IMAGE}:dev"],
+        {"BASE_IMAGE": image_refs.python_base()},
         docker_host.MANAGED,
     )
     return tag
 
 
 def ensure_base(root: Path) -> str:
-    tag = docker_host.base_image_tag(root)
+    tag = image_refs.base_image(root)
     if not docker_host.image_exists(tag):
         console.step(f"building the base image {tag}")
         build_base(root)
@@ -100,7 +100,7 @@ def install(replica: Replica, name: str) -> None:
 
 def deploy_to_replica(replica: Replica, name: str) -> str:
     """Build, push and install one service; return its image reference."""
-    ref = services.image_ref(replica.platform, name)
+    ref = image_refs.service_image(replica.platform, name)
     build_service(replica.platform.root, name, ref, replica.base_tag)
     docker_host.push(f"service:{name}", ref)
     install(replica, name)
@@ -119,7 +119,7 @@ def _inputs(replica: Replica, name: str) -> str:
     return digest(
         services.chart_values(platform, platform.services[name]),
         replica.base_tag,
-        services.image_ref(platform, name),
+        image_refs.service_image(platform, name),
     )
 
 
@@ -128,7 +128,7 @@ def service_drift(replica: Replica, name: str) -> str | None:
     ready; else what drifted."""
     from streamforge.execute.helm import release_drift
 
-    return replica.image_drift(services.image_ref(replica.platform, name)) or release_drift(
+    return replica.image_drift(image_refs.service_image(replica.platform, name)) or release_drift(
         replica.helm, replica.kube, name, services.NAMESPACE
     )
 
@@ -206,7 +206,7 @@ def cmd_base_image(args: argparse.Namespace) -> None:
     root = find_root()
     docker_host.check_engine()
     tag = build_base(root)
-    console.info(f"built {tag} and {docker_host.BASE_IMAGE}:dev FROM {docker_host.python_base()}")
+    console.info(f"built {tag} and {image_refs.BASE_IMAGE}:dev FROM {image_refs.python_base()}")
 
 
 def deploy_arguments(p: argparse.ArgumentParser) -> None:
@@ -226,7 +226,7 @@ def cmd_deploy(args: argparse.Namespace) -> None:
             "create one with `nox -s new_service -- --name <name>`"
         )
     replica = Replica(platform)
-    ref = services.image_ref(platform, args.service)
+    ref = image_refs.service_image(platform, args.service)
     if args.dry_run:
         console.step(f"deploy {args.service} to kind-{replica.name} (dry run)")
         console.info(f"1. base image {replica.base_tag} (built if missing)")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from streamforge.errors import ModelError
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
 from streamforge.model.schema import PROFILES, KindProvider
-from streamforge.render.context import files_hash, source_files
+from streamforge.render.image_refs import SITE_INPUTS, site_inputs_hash
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -42,19 +42,6 @@ GENERATED_NOTE = (
 )
 # Everything a built site depends on: the docs-site image tag hashes these (see
 # `site_inputs_hash`), and `mkdocs serve` rebuilds when one of them changes.
-SITE_INPUTS = (
-    "mkdocs.yml",
-    "docs",
-    "noxfile.py",
-    "envs",
-    "services",
-    "platform/components",
-    "platform/docs-site",
-    "platform/pins.yaml",
-    "platform/streamforge/commands/bom.py",
-    "platform/streamforge/commands/docs_gen.py",
-    "platform/streamforge/render/parity.py",
-)
 CHAPTERS_MARKER = re.compile(r"<!--\s*streamforge:chapters\s+([\w./-]+)\s*-->")
 
 
@@ -309,7 +296,7 @@ def bom_page(root: Path) -> str:
     from streamforge.commands.bom import build
     from streamforge.execute.tools import ToolError, resolve
     from streamforge.model.pins import pins
-    from streamforge.render import Facts
+    from streamforge.render.context import Facts
 
     platform = _load(root, "local", "full")
     try:
@@ -475,24 +462,8 @@ def chapter_list(folder: str, pages: dict[str, str], here: str, nav: Any = None)
     return "\n".join(items) if items else "*(no pages yet)*"
 
 
-def site_inputs_hash(root: Path, length: int = 12) -> str:
-    """A short hash of everything the built site is made from (`SITE_INPUTS`): the tag of the
-    docs-site image, so it changes exactly when the site would."""
-    files = [file for rel in SITE_INPUTS for file in source_files(root / rel)]
-    return files_hash(files, root, length)
-
-
 SITE_DIR = "build/site"  # mkdocs.yml's site_dir
 STAMP = ".site-inputs"  # written into the built site: the inputs hash it was built from
-
-
-def site_image_ref(platform: Platform) -> str:
-    """The docs-site image in the env's registry, tagged by the site's inputs and the base
-    image it is built FROM (`render.context.with_base`)."""
-    from streamforge.render.context import with_base
-
-    tag = with_base(platform, site_inputs_hash(platform.root))
-    return f"{platform.env.image_registry}/docs-site:{tag}"
 
 
 def built_site(root: Path) -> Path:

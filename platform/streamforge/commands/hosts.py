@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamforge.errors import StreamforgeError
 from streamforge.model.load import Platform
-from streamforge.render import Rendered
+from streamforge.render.context import Rendered
 
 BEGIN = "# BEGIN streamforge: managed by `streamforge hosts --apply`; `--remove` takes it out"
 END = "# END streamforge"

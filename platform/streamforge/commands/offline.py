@@ -20,7 +20,8 @@ from streamforge.model.images import parse
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
-from streamforge.render import Facts
+from streamforge.render import image_refs
+from streamforge.render.context import Facts
 
 CACHE_ENV = "STREAMFORGE_IMAGE_CACHE"
 # The distribution registry's filesystem storage layout: a tag exists once its manifest was
@@ -167,7 +168,7 @@ def check_up(platform: Platform, facts: Facts) -> None:
             continue
         if name == "helm":
             helm = tool
-    base = docker_host.base_image_tag(platform.root)
+    base = image_refs.base_image(platform.root)
     if not docker_host.image_exists(base):
         lines.append(f"image {base} (the base image): not built; building it needs PyPI")
     if helm is None:

@@ -12,14 +12,12 @@ from pathlib import Path
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
-from streamforge.render.context import base_image_hash
 from streamforge.render.kind import REGISTRY_NAME
 
 MANAGED = {"io.streamforge.managed": "true"}
 # The label kind puts on every node container of a cluster (kind's pkg/cluster/constants).
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 REGISTRY = REGISTRY_NAME  # the name the nodes' hosts.toml files use
-BASE_IMAGE = "streamforge/base"
 
 
 class DockerUnavailable(StreamforgeError):
@@ -100,18 +98,6 @@ def node_image_override() -> str | None:
                 "registry/name:tag (e.g. streamforge-ci/node:v1.36.1), or unset it"
             )
     return value
-
-
-def base_image_tag(root: Path) -> str:
-    """streamforge/base:<hash of its Dockerfile, the utils package and its parent image>."""
-    return f"{BASE_IMAGE}:{base_image_hash(root, python_base())}"
-
-
-def python_base() -> str:
-    """The parent of the base image: the pin, or STREAMFORGE_PYTHON_BASE (CI's stand-in)."""
-    from streamforge.model.pins import pins
-
-    return os.environ.get("STREAMFORGE_PYTHON_BASE") or pins().images["python_base"]
 
 
 def image_exists(tag: str) -> bool:

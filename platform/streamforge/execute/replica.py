@@ -21,8 +21,10 @@ from streamforge.model.load import Platform, load_platform
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
 from streamforge.plan.steps import State, Step, digest
-from streamforge.render import Facts, Rendered, mirrors, render, write
-from streamforge.render.context import dump
+from streamforge.render import image_refs, mirrors
+from streamforge.render.context import Facts, Rendered, dump
+from streamforge.render.env import render
+from streamforge.render.output import write
 
 # Project images the replica builds: name -> (build context, Dockerfile in it)
 PROJECT_IMAGES = {"fake-gpu-plugin": ("platform/fake_gpu", "Dockerfile")}
@@ -167,7 +169,7 @@ class Replica:
 
     @cached_property
     def base_tag(self) -> str:
-        return docker_host.base_image_tag(self.platform.root)
+        return image_refs.base_image(self.platform.root)
 
     def build_base(self) -> None:
         from streamforge.commands import deploy
@@ -299,12 +301,12 @@ class Replica:
         return f"{', '.join(gone[:3])} missing" if gone else None
 
     def site_ref(self) -> str:
-        return docs_gen.site_image_ref(self.platform)
+        return image_refs.site_image(self.platform)
 
     def image_ref(self, image: str) -> str:
-        from streamforge.render.context import project_image
-
-        return project_image(self.platform, image, self.platform.root / PROJECT_IMAGES[image][0])
+        return image_refs.project_image(
+            self.platform, image, self.platform.root / PROJECT_IMAGES[image][0]
+        )
 
     def push_image(self, image: str) -> None:
         root = self.platform.root

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
-import subprocess
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +16,8 @@ from streamforge.errors import ModelError, Problem, StreamforgeError
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, check_pool
 from streamforge.model.schema import address_range
 from streamforge.model.sources import Origins, display_path
-from streamforge.render import dns
+from streamforge.render import dns, image_refs
 
-SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "build", "dist"}
 # The kind network's usual subnet; `up` passes the real one read from Docker.
 DEFAULT_KIND_SUBNET = "172.18.0.0/16"
 # Addresses at the bottom of the kind network left to docker for the node and registry
@@ -116,78 +112,6 @@ def addresses(platform: Platform, facts: Facts) -> Addresses:
     return Addresses(pool, ingress, backup)
 
 
-def source_files(path: Path) -> list[Path]:
-    """The files under `path` that make up the source: in a git checkout the tracked and the
-    not-ignored untracked ones (so builds, caches and generated stubs never count), elsewhere
-    every file but caches. Sorted, so hashes over them are stable."""
-    if path.is_file():
-        return [path]
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            cwd=path,
-            capture_output=True,
-            check=False,
-        )
-        if path.is_dir()
-        else None
-    )
-    if listed is not None and listed.returncode == 0:
-        files = [path / name for name in listed.stdout.decode().split("\0") if name]
-        return sorted(f for f in files if f.is_file())
-    return sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file()
-        and not any(
-            part in SKIP_PARTS or part.endswith(".egg-info") for part in p.relative_to(path).parts
-        )
-    )
-
-
-def files_hash(files: Iterable[Path], base: Path, length: int = 12) -> str:
-    """A short hash of the paths (relative to `base`) and contents of `files`."""
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()[:length]
-
-
-def tree_hash(folder: Path, length: int = 12) -> str:
-    """A short hash of every source file under `folder`: the tag of an image built from it."""
-    return files_hash(source_files(folder), folder, length)
-
-
-def base_image_hash(root: Path, parent: str) -> str:
-    """The content hash of the unified base image: its Dockerfile, the streamforge_utils
-    package it installs and its parent image reference `parent` (12 hex digits)."""
-    parts = [
-        (root / "platform" / "Dockerfile").read_bytes(),
-        parent.encode(),
-        tree_hash(root / "platform" / "streamforge_utils").encode(),
-    ]
-    return hashlib.sha256(b"/".join(parts)).hexdigest()[:12]
-
-
-def with_base(platform: Platform, tag: str) -> str:
-    """`tag`, made to cover the base image in the replica: images there are built FROM the
-    base image and pulled IfNotPresent, so a changed base must give them new tags. The
-    homelab keeps GitLab's rule (the tree hash alone, `.gitlab/tree-hash.sh`)."""
-    if not platform.env.is_replica:
-        return tag
-    from streamforge.execute.docker_host import python_base
-
-    base = base_image_hash(platform.root, python_base())
-    return hashlib.sha256(f"{tag}/{base}".encode()).hexdigest()[:12]
-
-
-def project_image(platform: Platform, name: str, source: Path) -> str:
-    """A project image in the env's registry, tagged with the content hash of `source`
-    (its Dockerfile included) and, in the replica, of the base image (`with_base`)."""
-    return f"{platform.env.image_registry}/{name}:{with_base(platform, tree_hash(source))}"
-
-
 def dump(data: Any) -> str:
     """Deterministic YAML: keys in the order written, block style, no line folding."""
     import io
@@ -244,14 +168,12 @@ class Templates:
 
     def local_image(self, name: str, source: str) -> str:
         """A project image, tagged with the content hash of its source folder."""
-        return project_image(self.platform, name, self.platform.root / source)
+        return image_refs.project_image(self.platform, name, self.platform.root / source)
 
     def docs_site_image(self) -> str:
         """The docs site image, tagged by everything the built site is made from."""
-        from streamforge.commands.docs_gen import site_image_ref
-
         # the docs site runs only in the replica, FROM the base image
-        return site_image_ref(self.platform)
+        return image_refs.site_image(self.platform)
 
     def runs(self, node_name: str) -> bool:
         env = self.platform.env

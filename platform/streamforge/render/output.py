@@ -8,10 +8,14 @@ render never deletes what it did not create.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from streamforge.errors import StreamforgeError
+from streamforge.render.context import Rendered
 
 # Written into every rendered folder: the relative paths of the files render wrote there.
 MARKER = ".streamforge-rendered"
@@ -80,3 +84,39 @@ def _tracked(repository: Path, folder: Path) -> list[str]:
     except FileNotFoundError:
         return []
     return [name for name in out.stdout.split("\0") if name] if out.returncode == 0 else []
+
+
+def write(rendered: Rendered, output: Path, repository: Path | None = None) -> None:
+    """Replace `output` with exactly the rendered files, atomically: a failed render never
+    leaves a half-written directory behind.
+
+    The folder is checked first (`render.output.check_output`; `repository` is the checkout to
+    protect): render only ever replaces a folder that is new, empty or its own, and it lists
+    what it wrote in the folder's marker file. Raises StreamforgeError for any other folder.
+    """
+    output = output.resolve()
+    check_output(output, repository)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    except OSError as exc:  # a file in the way, no permission, a read-only file system
+        raise StreamforgeError(
+            f"--output {output}: cannot create it ({exc.strerror}: {exc.filename}); "
+            "choose a folder you can write to"
+        ) from None
+    try:
+        for rel, text in sorted(rendered.files.items()):
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        (staging / MARKER).write_text("".join(f"{rel}\n" for rel in sorted(rendered.files)))
+        if output.exists():
+            old = output.with_name(f".{output.name}-old-{os.getpid()}")
+            output.rename(old)
+            staging.rename(output)
+            shutil.rmtree(old)
+        else:
+            staging.rename(output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -14,8 +14,8 @@ from typing import Any
 
 from streamforge.model.load import Platform, load_platform
 from streamforge.model.schema import Component
-from streamforge.render import Facts, Rendered, render
-from streamforge.render.context import addresses
+from streamforge.render.context import Facts, Rendered, addresses
+from streamforge.render.env import render
 
 MAX_CELL = 90
 

@@ -16,6 +16,7 @@ from streamforge.errors import ModelError, Problem
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.model.schema import Service
 from streamforge.model.sources import deep_merge, display_path
+from streamforge.render import image_refs
 
 CHART = Path("platform") / "charts" / "service"
 # Strimzi's operators watch the namespace of the Kafka cluster `k3`, and write each KafkaUser's
@@ -27,13 +28,6 @@ KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
 REPLICA_BROKERS = 1
 KAFKA_API = "kafka.strimzi.io/v1"
 ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
-
-
-def image_ref(platform: Platform, name: str) -> str:
-    """<env image registry>/<name>:<content hash of services/<name>>."""
-    from streamforge.render.context import project_image
-
-    return project_image(platform, name, platform.service_dir(name))
 
 
 def own_values(platform: Platform, name: str) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def own_values(platform: Platform, name: str) -> dict[str, Any]:
 
 def chart_values(platform: Platform, service: Service) -> dict[str, Any]:
     env = platform.env
-    repository, _, tag = image_ref(platform, service.name).rpartition(":")
+    repository, _, tag = image_refs.service_image(platform, service.name).rpartition(":")
     kafka_used = bool(service.kafka.user or service.kafka.topics or service.kafka.consumes)
     # where the env leaves Strimzi out, the service deploys without its KafkaUser/KafkaTopics
     kafka_used = kafka_used and not platform.left_out_api(KAFKA_API)

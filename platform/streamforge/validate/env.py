@@ -155,7 +155,9 @@ def validate_env(
     from ruamel.yaml import YAML
 
     from streamforge.model.load import load_platform
-    from streamforge.render import Facts, render, runner_config
+    from streamforge.render import runner_config
+    from streamforge.render.context import Facts
+    from streamforge.render.env import render
     from streamforge.validate import values as validate_values
     from streamforge.validate.objects import ObjectChecker, pick_k8s_version
 
