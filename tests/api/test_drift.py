@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from streamforge.commands.status import incomplete, step_verdicts
+from streamforge.commands.status import incomplete
 from streamforge.errors import StepError
+from streamforge.execute.executor import execute
+from streamforge.execute.executor import verdicts as step_verdicts
 from streamforge.execute.helm import helm, release_drift
 from streamforge.execute.kube import Kube
 from streamforge.execute.tools import resolve
-from streamforge.plan.steps import execute
 from tests.api.test_replica_converges import component_steps, replica, state_of  # noqa: F401
 from tests.conftest import missing
 
@@ -61,16 +62,16 @@ def helm_tool() -> Any:
 
 def test_an_applied_object_deleted_is_drift_and_only_its_step_repairs_it(replica) -> None:  # noqa: F811
     replica.kube.write_state({})
-    execute(component_steps(replica), state_of(replica))
+    execute(component_steps(replica), state_of(replica), replica)
     replica.kube("test", "delete", "storageclass", "linstor", fix="-")
 
-    verdicts = dict(step_verdicts(component_steps(replica), state_of(replica)))
+    verdicts = dict(step_verdicts(component_steps(replica), state_of(replica), replica))
     assert verdicts["component:storage-replica"].status == "drifted"
     assert "linstor" in verdicts["component:storage-replica"].reason
     assert verdicts["component:fake-gpu"].status == "done"
     assert "Run `nox -s up`" in str(incomplete(list(verdicts.items())))
 
-    again = execute(component_steps(replica), state_of(replica))
+    again = execute(component_steps(replica), state_of(replica), replica)
     assert again == {"ran": 1, "unchanged": 2, "drifted": 1}
     assert replica.kube.query("get", "storageclass", "linstor") is not None
 
@@ -132,7 +133,7 @@ def test_deploy_names_the_missing_component_and_the_command(replica, helm_tool) 
 
     root = replica.platform.root
     shutil.copytree(REPO / "platform" / "charts", root / "platform" / "charts")
-    replica.__dict__["helm"] = helm_tool
+    replica.tools["helm"] = helm_tool
     replica.kube.write_state({})
     problem = missing_platform(replica, "dummy-service")
     assert problem == (

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.commands import bench, deploy
-from streamforge.execute import docker_host
+from streamforge.commands import bench
+from streamforge.execute import docker_host, images
 from streamforge.render import image_refs
 from tests.conftest import REPO
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def base_image(docker: None) -> str:
     """Built as `nox -s base_image` builds it (STREAMFORGE_PYTHON_BASE picks the parent)."""
-    return deploy.build_base(REPO)
+    return images.build_base(REPO)
 
 
 def _run(image: str, *command: str) -> str:

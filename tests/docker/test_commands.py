@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.commands.cli import main
+from streamforge.execute import registry
 from tests.conftest import copy_model, missing
 
 pytestmark = pytest.mark.docker
@@ -92,13 +93,12 @@ def test_doctor_tells_the_projects_registry_from_a_foreign_container(
     container of someone else's on the port fails, named, with a fix that fits."""
     import subprocess
 
-    from streamforge.execute import docker_host
     from tests.docker.test_registry import free_port
 
     port = free_port()
     set_registry_port(port)
     try:
-        docker_host.start_registry(registry_image, port, name=scratch)
+        registry.start_registry(registry_image, port, name=scratch)
         assert main(["doctor"]) in (0, 1)  # other checks may fail on this machine
         out = capsys.readouterr().out
         (line,) = [ln for ln in out.splitlines() if f"port {port}" in ln]
@@ -130,11 +130,13 @@ def test_doctor_tells_the_projects_registry_from_a_foreign_container(
 
 
 def test_up_summary_lists_every_url_and_what_the_addresses_stand_for(scratch: str, capsys) -> None:
-    from streamforge.execute.replica import Replica
+    from streamforge.commands.up import host_facts, with_network
     from streamforge.model.load import load_platform
+    from streamforge.render.env import render
+    from streamforge.render.summary import summary_lines
 
-    Replica(load_platform(Path.cwd(), "local")).summary()
-    out = capsys.readouterr().out
+    platform = load_platform(Path.cwd(), "local")
+    out = "\n".join(summary_lines(platform, render(platform, with_network(host_facts(platform)))))
     assert "(stands for 192.168.1.153)" in out and "(stands for 192.168.1.154)" in out
     for url in (
         "https://docs.dmz.home",

@@ -9,13 +9,15 @@ import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from streamforge.execute import docker_host
-from streamforge.plan.steps import State, Step, execute
+from streamforge.execute import registry as local_registry
+from streamforge.execute.executor import execute
+from streamforge.plan.actions import Action, PushImage, StartRegistry, WireRegistry
+from streamforge.plan.steps import State, Step
 from tests.docker.test_registry import catalog, docker, free_port
 
 pytestmark = pytest.mark.docker
@@ -64,106 +66,105 @@ def delete_tag(storage: Path, repository: str, tag: str) -> None:
 
 def test_registry_detached_from_its_network_is_drift(registry, registry_image, network) -> None:
     name, port, storage = registry
-    assert "not running" in str(docker_host.registry_network_drift(network, name))
-    docker_host.start_registry(registry_image, port, name=name, data_dir=storage)
+    assert "not running" in str(local_registry.registry_network_drift(network, name))
+    local_registry.start_registry(registry_image, port, name=name, data_dir=storage)
     assert f"not on the docker network '{network}'" in str(
-        docker_host.registry_network_drift(network, name)
+        local_registry.registry_network_drift(network, name)
     )
-    docker_host.connect_registry(network, name)
-    assert docker_host.registry_network_drift(network, name) is None
+    local_registry.connect_registry(network, name)
+    assert local_registry.registry_network_drift(network, name) is None
     assert docker("network", "disconnect", network, name).returncode == 0
-    assert docker_host.registry_network_drift(network, name) is not None
+    assert local_registry.registry_network_drift(network, name) is not None
 
 
 def test_an_image_deleted_from_the_registry_is_drift(registry, registry_image, tmp_path) -> None:
     name, port, storage = registry
-    docker_host.start_registry(registry_image, port, name=name, data_dir=storage)
+    local_registry.start_registry(registry_image, port, name=name, data_dir=storage)
     catalog(port)  # answers
     ref = push_one(tmp_path, port, "streamforge/fake-gpu-plugin", "abc123")
-    assert docker_host.image_drift(ref, port) is None
-    assert docker_host.registry_has(port, "streamforge/fake-gpu-plugin", "abc123")
-    assert not docker_host.registry_has(port, "streamforge/fake-gpu-plugin", "other")
+    assert local_registry.image_drift(ref, port) is None
+    assert local_registry.registry_has(port, "streamforge/fake-gpu-plugin", "abc123")
+    assert not local_registry.registry_has(port, "streamforge/fake-gpu-plugin", "other")
     delete_tag(storage, "streamforge/fake-gpu-plugin", "abc123")
-    assert docker_host.image_drift(ref, port) == f"{ref} is not in the registry"
+    assert local_registry.image_drift(ref, port) == f"{ref} is not in the registry"
 
 
-def steps_like_ups(name: str, image: str, port: int, storage: Path, network: str, tmp: Path):
-    """The registry, its wiring and a project image as `up` has them (registry: present when
-    running with its storage; wiring: needs the registry, checks the network; image: checks
-    the registry holds it), with a log of what ran."""
-    ran: list[str] = []
+class RegistryDriver:
+    """The drivers' registry, wiring and image checks on this test's registry container and
+    network (not `up`'s), with a log of what ran: `up`'s executor around real Docker."""
+
+    def __init__(self, name: str, image: str, port: int, storage: Path, network: str, tmp: Path):
+        self.name, self.image, self.port = name, image, port
+        self.storage, self.network, self.tmp = storage, network, tmp
+        self.ran: list[str] = []
+
+    def run(self, step: str, action: Action) -> None:
+        self.ran.append(step.partition(":")[0])
+        if isinstance(action, StartRegistry):
+            local_registry.start_registry(
+                self.image, self.port, name=self.name, data_dir=self.storage
+            )
+        elif isinstance(action, WireRegistry):
+            local_registry.connect_registry(self.network, self.name)
+        elif isinstance(action, PushImage):
+            catalog(self.port)
+            push_one(self.tmp, self.port, "streamforge/fake-gpu-plugin", "abc123")
+
+    def present(self, action: Action) -> bool:
+        running = local_registry.registry_running(self.name)
+        return running and local_registry.registry_data(self.name) == self.storage.resolve()
+
+    def check(self, action: Action) -> str | None:
+        if isinstance(action, WireRegistry):
+            return local_registry.registry_network_drift(self.network, self.name)
+        if isinstance(action, PushImage):
+            return local_registry.image_drift(action.ref, self.port)
+        return None
+
+
+def steps_like_ups(port: int) -> list[Step]:
+    """The registry, its wiring and a project image as `plan_up` has them (registry: a host
+    step; wiring: needs the registry; image: hashed by its reference)."""
     ref = f"localhost:{port}/streamforge/fake-gpu-plugin:abc123"
-
-    def start() -> None:
-        ran.append("registry")
-        docker_host.start_registry(image, port, name=name, data_dir=storage)
-
-    def wire() -> None:
-        ran.append("registry-wiring")
-        docker_host.connect_registry(network, name)
-
-    def push() -> None:
-        ran.append("image")
-        catalog(port)
-        push_one(tmp, port, "streamforge/fake-gpu-plugin", "abc123")
-
-    steps = [
-        Step(
-            "registry",
-            "registry",
-            start,
-            present=lambda: docker_host.registry_running(name)
-            and docker_host.registry_data(name) == storage.resolve(),
-        ),
-        Step(
-            "registry-wiring",
-            "wiring",
-            wire,
-            inputs=lambda: "w1",
-            check=partial(docker_host.registry_network_drift, network, name),
-            needs=("registry",),
-        ),
-        Step(
-            "image:fake-gpu-plugin",
-            "image",
-            push,
-            inputs=lambda: ref,
-            check=partial(docker_host.image_drift, ref, port),
-        ),
+    here = Path(".")
+    return [
+        Step("registry", "registry", StartRegistry("unused", port), host=True),
+        Step("registry-wiring", "wiring", WireRegistry("c", {}, port), "w1", needs=("registry",)),
+        Step("image:x", "image", PushImage(ref, here, here / "Dockerfile", "base"), ref),
     ]
-    return steps, ran
 
 
 def test_up_repairs_exactly_what_drifted(registry, registry_image, network, tmp_path) -> None:
     name, port, storage = registry
-    steps, ran = steps_like_ups(name, registry_image, port, storage, network, tmp_path)
+    driver = RegistryDriver(name, registry_image, port, storage, network, tmp_path)
+    steps, ran = steps_like_ups(port), driver.ran
     state = State()
-    assert execute(steps, state)["ran"] == 3
+    assert execute(steps, state, driver)["ran"] == 3
     ran.clear()
-    assert execute(steps, state) == {"ran": 0, "unchanged": 3, "drifted": 0}
+    assert execute(steps, state, driver) == {"ran": 0, "unchanged": 3, "drifted": 0}
 
     # detached from the network: only the wiring runs again
     docker("network", "disconnect", network, name)
-    assert execute(steps, state) == {"ran": 1, "unchanged": 2, "drifted": 1}
+    assert execute(steps, state, driver) == {"ran": 1, "unchanged": 2, "drifted": 1}
     assert ran == ["registry-wiring"]
-    assert docker_host.registry_network_drift(network, name) is None
+    assert local_registry.registry_network_drift(network, name) is None
 
     # an image deleted from the registry: only its step runs again, and the image is back
     ran.clear()
     delete_tag(storage, "streamforge/fake-gpu-plugin", "abc123")
-    assert execute(steps, state) == {"ran": 1, "unchanged": 2, "drifted": 1}
+    assert execute(steps, state, driver) == {"ran": 1, "unchanged": 2, "drifted": 1}
     assert ran == ["image"]
-    assert docker_host.registry_has(port, "streamforge/fake-gpu-plugin", "abc123")
+    assert local_registry.registry_has(port, "streamforge/fake-gpu-plugin", "abc123")
 
     # the registry container removed: it starts again, its wiring runs again (needs it); the
     # image is still in the storage folder it shares with the old container, so it stays
     ran.clear()
     docker("rm", "-f", "-v", name)
-    assert execute(steps, state) == {"ran": 2, "unchanged": 1, "drifted": 1}
+    assert execute(steps, state, driver) == {"ran": 2, "unchanged": 1, "drifted": 1}
     assert ran == ["registry", "registry-wiring"]
-    assert docker_host.registry_network_drift(network, name) is None
+    assert local_registry.registry_network_drift(network, name) is None
     assert (
-        docker_host.image_drift(f"localhost:{port}/streamforge/fake-gpu-plugin:abc123", port)
+        local_registry.image_drift(f"localhost:{port}/streamforge/fake-gpu-plugin:abc123", port)
         is None
     )
 
@@ -186,10 +187,10 @@ def test_removing_the_registry_leaves_no_volume(registry, registry_image, tmp_pa
     built = docker("build", "-q", "-t", tag, str(context))
     assert built.returncode == 0, built.stderr
     try:
-        docker_host.start_registry(tag, port, name=name)
+        local_registry.start_registry(tag, port, name=name)
         (anonymous,) = docker_host.anonymous_volumes(name)
         assert anonymous in volumes()
-        assert docker_host.remove_registry(name)
+        assert local_registry.remove_registry(name)
         assert anonymous not in volumes()
         assert docker("volume", "inspect", anonymous).returncode != 0
     finally:
@@ -199,7 +200,7 @@ def test_removing_the_registry_leaves_no_volume(registry, registry_image, tmp_pa
 
 def test_the_registry_with_its_storage_folder_makes_no_volume(registry, registry_image) -> None:
     name, port, storage = registry
-    docker_host.start_registry(registry_image, port, name=name, data_dir=storage)
+    local_registry.start_registry(registry_image, port, name=name, data_dir=storage)
     mounts = json.loads(docker("inspect", name).stdout)[0]["Mounts"]
     assert [m["Type"] for m in mounts] == ["bind"]
     assert docker_host.anonymous_volumes(name) == []

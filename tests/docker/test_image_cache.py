@@ -24,7 +24,7 @@ import pytest
 from streamforge.commands import offline
 from streamforge.commands.bom import CACHE, Bom, Image
 from streamforge.commands.cli import main
-from streamforge.execute import docker_host
+from streamforge.execute import registry as local_registry
 from streamforge.model.images import parse
 from streamforge.model.load import load_platform
 from streamforge.model.schema import KindProvider
@@ -78,7 +78,7 @@ def provider() -> KindProvider:
 def cache(registry_image: str, unique: str, tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
     """(container name, port, storage folder) of a registry started the way `up` starts it."""
     port, folder = free_port(), tmp_path / "images"
-    docker_host.start_registry(registry_image, port, name=unique, data_dir=folder)
+    local_registry.start_registry(registry_image, port, name=unique, data_dir=folder)
     wait_for(port)
     yield unique, port, folder
     docker("rm", "-f", unique)
@@ -146,7 +146,7 @@ def test_images_pushed_under_their_upstream_names_are_pulled_by_containerd_throu
     images = [Image(ref, CACHE) for ref in upstream_images]
     counts = offline.fill_cache(images, provider, f"127.0.0.1:{port}", folder)
     assert counts == {"cached": 0, "pushed": 2, "mirror": 0}
-    assert all(offline.in_cache(ref, folder) for ref in upstream_images)
+    assert all(local_registry.in_cache(ref, folder) for ref in upstream_images)
     # filled once: a second run pushes nothing
     again = offline.fill_cache(images, provider, f"127.0.0.1:{port}", folder)
     assert again == {"cached": 2, "pushed": 0, "mirror": 0}
@@ -184,10 +184,10 @@ def test_the_cache_outlives_its_container(
     name, port, folder = cache
     ref = upstream_images[1]
     offline.fill_cache([Image(ref, CACHE)], provider, f"127.0.0.1:{port}", folder)
-    assert docker_host.registry_data(name) == folder.resolve()
-    assert docker_host.remove_registry(name)  # what `down` does
-    assert offline.in_cache(ref, folder)
-    docker_host.start_registry(registry_image, port, name=name, data_dir=folder)
+    assert local_registry.registry_data(name) == folder.resolve()
+    assert local_registry.remove_registry(name)  # what `down` does
+    assert local_registry.in_cache(ref, folder)
+    local_registry.start_registry(registry_image, port, name=name, data_dir=folder)
     wait_for(port)
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v2/quay.io/{ref.split('/', 1)[1].replace(':', '/manifests/')}",
@@ -205,7 +205,7 @@ def test_a_cache_missing_one_image_names_exactly_that_one(
     _, port, folder = cache
     present, absent = upstream_images
     offline.fill_cache([Image(present, CACHE)], provider, f"127.0.0.1:{port}", folder)
-    monkeypatch.setenv(offline.CACHE_ENV, str(folder))
+    monkeypatch.setenv(local_registry.CACHE_ENV, str(folder))
     images = [Image(str(parse(r)), CACHE, ["test"]) for r in upstream_images]
     lines = offline.missing(Bom("local", "default", [], images), [], provider)
     assert lines == [f"image {parse(absent)} (test): not in the image cache {folder}"]
@@ -237,7 +237,7 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker
             "cluster_name: streamforge", f"cluster_name: {unique}\n  registry_port: {free_port()}"
         )
     )
-    monkeypatch.setenv(offline.CACHE_ENV, str(tmp_path / "empty-image-cache"))
+    monkeypatch.setenv(local_registry.CACHE_ENV, str(tmp_path / "empty-image-cache"))
     monkeypatch.chdir(root)
     return root
 

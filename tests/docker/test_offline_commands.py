@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.commands.cli import main
-from streamforge.execute import docker_host, tools
+from streamforge.execute import docker_host, registry, tools
 from tests.conftest import copy_model
 
 
@@ -39,12 +39,12 @@ def offline_repo(
         raise AssertionError("status/down tried to download a tool")
 
     monkeypatch.setattr(tools, "download", no_download)
-    registry = f"sf-offline-registry-{uuid.uuid4().hex[:8]}"
+    name = f"sf-offline-registry-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(
-        docker_host, "remove_registry", functools.partial(docker_host.remove_registry, registry)
+        registry, "remove_registry", functools.partial(registry.remove_registry, name)
     )
     monkeypatch.setattr(
-        docker_host, "registry_running", functools.partial(docker_host.registry_running, registry)
+        registry, "registry_running", functools.partial(registry.registry_running, name)
     )
     assert shutil.which("kind") is None
     yield root, cluster

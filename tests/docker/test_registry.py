@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.errors import StreamforgeError
-from streamforge.execute import docker_host
+from streamforge.execute import registry as local_registry
 
 pytestmark = pytest.mark.docker
 
@@ -53,8 +53,8 @@ def registry(registry_image: str, unique: str):
 
 def test_start_push_restart_and_remove(registry, registry_image: str, tmp_path: Path) -> None:
     name, port = registry
-    docker_host.start_registry(registry_image, port, name=name)
-    assert docker_host.registry_running(name)
+    local_registry.start_registry(registry_image, port, name=name)
+    assert local_registry.registry_running(name)
     labels = json.loads(docker("inspect", name).stdout)[0]["Config"]["Labels"]
     assert labels["io.streamforge.managed"] == "true"
 
@@ -72,17 +72,17 @@ def test_start_push_restart_and_remove(registry, registry_image: str, tmp_path: 
 
     # starting again is a no-op; a stopped registry is started again, with its data
     first_id = json.loads(docker("inspect", name).stdout)[0]["Id"]
-    docker_host.start_registry(registry_image, port, name=name)
+    local_registry.start_registry(registry_image, port, name=name)
     docker("stop", name)
-    assert not docker_host.registry_running(name)
-    docker_host.start_registry(registry_image, port, name=name)
-    assert docker_host.registry_running(name)
+    assert not local_registry.registry_running(name)
+    local_registry.start_registry(registry_image, port, name=name)
+    assert local_registry.registry_running(name)
     assert json.loads(docker("inspect", name).stdout)[0]["Id"] == first_id
     assert "sf-test/hello" in catalog(port)
 
-    assert docker_host.remove_registry(name)
+    assert local_registry.remove_registry(name)
     assert docker("inspect", name).returncode != 0
-    assert not docker_host.remove_registry(name)
+    assert not local_registry.remove_registry(name)
 
 
 def test_a_foreign_container_with_the_name_is_never_touched(registry, registry_image: str) -> None:
@@ -90,6 +90,6 @@ def test_a_foreign_container_with_the_name_is_never_touched(registry, registry_i
     created = docker("run", "-d", "--name", name, "--entrypoint", "sleep", registry_image, "300")
     assert created.returncode == 0, created.stderr
     with pytest.raises(StreamforgeError, match="was not created by StreamForge"):
-        docker_host.start_registry(registry_image, port, name=name)
-    assert not docker_host.remove_registry(name)
-    assert docker_host.registry_running(name)
+        local_registry.start_registry(registry_image, port, name=name)
+    assert not local_registry.remove_registry(name)
+    assert local_registry.registry_running(name)

@@ -9,9 +9,8 @@ import subprocess
 
 import pytest
 
-from streamforge.execute import docker_host
+from streamforge.execute import docker_host, images
 from streamforge.execute.build import build_image
-from streamforge.execute.replica import PROJECT_IMAGES, Replica
 from streamforge.model.load import load_platform
 from streamforge.render import image_refs
 from tests.conftest import REPO
@@ -20,11 +19,10 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def replica(parent_image: str) -> Replica:
+def base_tag(parent_image: str) -> str:
+    """The base image as `up`'s base-image step builds it."""
     os.environ.setdefault("STREAMFORGE_PYTHON_BASE", parent_image)
-    built = Replica(load_platform(REPO, "local"))
-    built.build_base()
-    return built
+    return images.build_base(load_platform(REPO, "local").root)
 
 
 def inspect(tag: str) -> dict:
@@ -34,23 +32,23 @@ def inspect(tag: str) -> dict:
     return json.loads(done.stdout)[0]
 
 
-def test_base_image_is_tagged_by_content_and_labelled(replica: Replica) -> None:
-    assert docker_host.image_exists(replica.base_tag)
-    config = inspect(replica.base_tag)["Config"]
+def test_base_image_is_tagged_by_content_and_labelled(base_tag: str) -> None:
+    assert docker_host.image_exists(base_tag)
+    config = inspect(base_tag)["Config"]
     assert config["Labels"]["io.streamforge.managed"] == "true"
     assert config["User"] == "10001:10001"
-    assert inspect(f"{image_refs.BASE_IMAGE}:dev")["Id"] == inspect(replica.base_tag)["Id"]
+    assert inspect(f"{image_refs.BASE_IMAGE}:dev")["Id"] == inspect(base_tag)["Id"]
 
 
-def test_fake_gpu_plugin_image_runs_with_the_production_config(replica: Replica) -> None:
-    context, dockerfile = PROJECT_IMAGES["fake-gpu-plugin"]
+def test_fake_gpu_plugin_image_runs_with_the_production_config(base_tag: str) -> None:
+    context, dockerfile = image_refs.PROJECT_IMAGES["fake-gpu-plugin"]
     tag = "streamforge-test/fake-gpu-plugin:replica"
     build_image(
         "image:fake-gpu-plugin",
         REPO / context,
         REPO / context / dockerfile,
         [tag],
-        {"BASE_IMAGE": replica.base_tag},
+        {"BASE_IMAGE": base_tag},
     )
     config = (REPO / "platform/components/gpu-operator/time-slicing.yaml").read_text()
     done = subprocess.run(

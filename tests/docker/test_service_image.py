@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from streamforge.commands import deploy, scaffold
+from streamforge.execute import images
 from tests.conftest import REPO, missing
 
 NAME = "probe-service"
@@ -51,7 +52,7 @@ def test_generated_service_passes_its_own_tests(generated: Path) -> None:
 
 @pytest.fixture(scope="module")
 def image(docker: None, generated: Path) -> Iterator[str]:
-    base = deploy.build_base(REPO)
+    base = images.build_base(REPO)
     tag = f"streamforge/{NAME}:test"
     shutil.rmtree(generated / "services" / NAME / "tests" / "__pycache__", ignore_errors=True)
     deploy.build_service(generated, NAME, tag, base)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from streamforge.execute import docker_host
+from streamforge.execute import docker_host, registry
 from streamforge.model.schema import KindProvider
 from streamforge.render import image_refs
 from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
@@ -83,7 +83,7 @@ def uninstall_metallb() -> None:
 def delete_docs_image() -> None:
     """Remove the docs-site image's tag from the registry's storage (the registry serves no
     DELETE unless configured to)."""
-    data = docker_host.registry_data()
+    data = registry.registry_data()
     assert data is not None
     tags = data / "docker/registry/v2/repositories/streamforge/docs-site/_manifests/tags"
     assert tags.is_dir(), tags

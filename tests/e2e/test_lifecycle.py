@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pytest_kind import KindCluster  # type: ignore[import-untyped]
 
-from streamforge.execute import docker_host
+from streamforge.execute import docker_host, registry
 from streamforge.execute.kube import STATE_CONFIGMAP, STATE_NAMESPACE
 from streamforge.model.pins import pins
 from tests.e2e.conftest import ENV, REPO, kubectl, platform, streamforge, up_args
@@ -148,7 +148,7 @@ def test_down_removes_the_replica_and_leaves_a_foreign_cluster(
         ).stdout.split()
         assert provider.cluster_name not in clusters
         assert "sf-e2e-foreign" in clusters
-        assert not docker_host.registry_running()
+        assert not registry.registry_running()
         # nothing the project created is left: no node or registry container, stopped or not
         left = subprocess.run(
             ["docker", "ps", "-a", "--format", "{{.Names}}"],

@@ -28,7 +28,10 @@ def test_dry_run_prints_the_ordered_plan_and_touches_nothing() -> None:
     done = run("up", "--dry-run", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
     assert done.returncode == 0, done.stderr
     lines = [line.split()[1] for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
-    assert lines[:5] == ["preflight", "base-image", "registry", "cluster", "registry-wiring"]
+    assert lines[:6] == [
+        *("preflight", "base-image", "registry", "cluster"),
+        *("rendered-files", "registry-wiring"),
+    ]
     assert lines[-1] == "summary"
     order = {name: i for i, name in enumerate(lines)}
     for before, after in [
@@ -87,3 +90,17 @@ def test_render_replaces_its_own_stale_files(tmp_path: Path) -> None:
     assert run("render", "-o", str(out)).returncode == 0
     assert not (out / "stale.yaml").exists()
     assert (out / "kind-config.yaml").is_file()
+
+
+def test_deploy_dry_run_is_ups_plan_filtered_to_the_service() -> None:
+    no_docker = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    up = run("up", "--dry-run", env=no_docker)
+    deploy = run("deploy", "dummy-service", "--dry-run", env=no_docker)
+    assert deploy.returncode == 0, deploy.stderr
+    ups = {line.split()[1]: line.split(maxsplit=1)[1] for line in plan_lines(up.stdout)}
+    mine = [line.split(maxsplit=1)[1] for line in plan_lines(deploy.stdout)]
+    assert mine == [ups["base-image"], ups["service:dummy-service"]]
+
+
+def plan_lines(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if line.strip()[:1].isdigit()]

@@ -43,32 +43,11 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from streamforge.execute import docker_host
-    from streamforge.execute.replica import Replica
-    from streamforge.plan import steps as plan
+    from streamforge.commands.up import up
 
-    replica = Replica(_platform(args))
-    docker_host.node_image_override()  # a bad STREAMFORGE_KIND_NODE_IMAGE stops even --dry-run
-    if args.offline:  # before anything changes
-        from streamforge.commands import offline
-
-        offline.check_up(replica.platform, replica.host_facts)
-        console.info("offline: the tools, the base image and both caches hold what up needs")
-    steps = replica.steps()
-    if args.dry_run:
-        console.step(f"plan for env '{replica.platform.env.name}' (dry run: nothing is changed)")
-        for line in plan.describe(steps):
-            console.info(line)
-        return
-    docker_host.check_engine()  # fail in seconds, before anything else
-    from streamforge.execute.tools import internet_problem
-
-    unreachable = None if args.offline else internet_problem()
-    if unreachable:  # say it once, up front; steps that need nothing from the internet still run
-        console.step(unreachable)
-    replica.load_state()
-    counts = plan.execute(steps, replica.state)
-    console.step(f"up: {counts['ran']} step(s) ran, {counts['unchanged']} unchanged")
+    counts = up(_platform(args), offline=args.offline, dry=args.dry_run)
+    if counts:
+        console.step(f"up: {counts['ran']} step(s) ran, {counts['unchanged']} unchanged")
 
 
 def _replica_bom(args: argparse.Namespace) -> tuple[Platform, Bom]:
@@ -110,8 +89,8 @@ def cmd_bom(args: argparse.Namespace) -> None:
 
 
 def cmd_prefetch(args: argparse.Namespace) -> None:
-    from streamforge.commands import deploy, offline
-    from streamforge.execute import charts, docker_host
+    from streamforge.commands import offline
+    from streamforge.execute import charts, docker_host, images, registry
     from streamforge.execute.tools import resolve
 
     docker_host.check_engine()
@@ -123,9 +102,9 @@ def cmd_prefetch(args: argparse.Namespace) -> None:
     assert isinstance(platform.env.provider, KindProvider)
     counts = offline.prefetch(result, platform.env.provider)
     console.step("the base image")
-    console.info(deploy.ensure_base(platform.root))
+    console.info(images.ensure_base(platform.root))
     console.step(
-        f"prefetch: {counts['pushed']} image(s) added to {offline.image_cache()}, "
+        f"prefetch: {counts['pushed']} image(s) added to {registry.image_cache()}, "
         f"{counts['cached']} already there, {counts['mirror']} served by the env's mirrors; "
         f"now `nox -s up -- --offline --env {result.env} --profile {result.profile}` needs no "
         "network"
@@ -133,10 +112,10 @@ def cmd_prefetch(args: argparse.Namespace) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> None:
-    from streamforge.commands import status
-    from streamforge.execute.replica import Replica
+    from streamforge.commands.up import down
+    from streamforge.execute.drivers import Drivers
 
-    status.down(Replica(_platform(args)))  # never downloads: works offline
+    down(Drivers(_platform(args)))  # never downloads: works offline
 
 
 def cmd_status(args: argparse.Namespace) -> None:
@@ -159,9 +138,10 @@ def cmd_hosts(args: argparse.Namespace) -> None:
     from streamforge.commands import hosts
     from streamforge.render.context import Facts
     from streamforge.render.env import render
+    from streamforge.render.summary import hostnames
 
     platform = _platform(args)
-    names = hosts.hostnames(platform, render(platform, Facts()))
+    names = hostnames(platform, render(platform, Facts()))
     # 127.0.0.1 reaches Traefik through kind's host port mappings on every OS; the MetalLB
     # address is routable from the host on Linux only
     address = args.address or "127.0.0.1"
@@ -181,10 +161,11 @@ def cmd_ca(args: argparse.Namespace) -> None:
     import base64
     import json
 
-    from streamforge.execute.replica import Replica
+    from streamforge.execute.drivers import Drivers
 
-    replica = Replica(_platform(args))
-    secret = replica.kube.query("get", "secret", "-n", "cert-manager", "homelab-ca", "-o", "json")
+    secret = Drivers(_platform(args)).kube.query(
+        "get", "secret", "-n", "cert-manager", "homelab-ca", "-o", "json"
+    )
     if secret is None:
         raise StreamforgeError("secret cert-manager/homelab-ca not found; run `nox -s up` first")
     pem = base64.b64decode(json.loads(secret)["data"]["ca.crt"])

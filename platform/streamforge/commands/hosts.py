@@ -6,24 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from streamforge.errors import StreamforgeError
-from streamforge.model.load import Platform
-from streamforge.render.context import Rendered
 
 BEGIN = "# BEGIN streamforge: managed by `streamforge hosts --apply`; `--remove` takes it out"
 END = "# END streamforge"
-
-
-def hostnames(platform: Platform, rendered: Rendered) -> list[str]:
-    """Every host name the replica serves: routes, services, the Traefik dashboard (an
-    IngressRoute from the chart's values, so not among the rendered routes)."""
-    domain = platform.env.domain
-    names = {f"traefik.{domain}"}
-    for objects in rendered.objects.values():
-        for obj in objects:
-            if obj.get("kind") == "HTTPRoute":
-                names.update(h for h in obj.get("spec", {}).get("hostnames", []) if "*" not in h)
-    names.update(f"{svc.hostname}.{domain}" for svc in platform.services.values())
-    return sorted(names)
 
 
 def block(address: str, names: list[str]) -> str:

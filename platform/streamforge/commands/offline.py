@@ -14,52 +14,14 @@ from pathlib import Path
 from streamforge import console, run
 from streamforge.commands.bom import CACHE, DOCKER, Bom, ChartEntry, Image
 from streamforge.errors import StreamforgeError
-from streamforge.execute import charts, docker_host
-from streamforge.execute.tools import cache_folder
+from streamforge.execute import charts, docker_host, registry
+from streamforge.execute.registry import cache_host, cache_registry_running, image_cache, in_cache
 from streamforge.model.images import parse
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
 from streamforge.render import image_refs
 from streamforge.render.context import Facts
-
-CACHE_ENV = "STREAMFORGE_IMAGE_CACHE"
-# The distribution registry's filesystem storage layout: a tag exists once its manifest was
-# pushed (github.com/distribution/distribution, registry/storage/paths.go).
-REPOSITORIES = Path("docker") / "registry" / "v2" / "repositories"
-
-
-def image_cache() -> Path:
-    """The host folder behind the registry container (not created)."""
-    return cache_folder("images", CACHE_ENV)
-
-
-def cache_host(provider: KindProvider) -> str:
-    """The image cache as `docker push` on this host reaches it."""
-    return f"localhost:{provider.registry_port}"
-
-
-def cache_registry_running() -> bool:
-    """Is the registry container running with the image cache folder as its storage?"""
-    return docker_host.registry_running() and docker_host.registry_data() == image_cache().resolve()
-
-
-def in_cache(ref: str, folder: Path | None = None) -> bool:
-    """Whether the image cache holds `ref` (by its tag), read from the registry's storage, so
-    the answer needs no running registry."""
-    image = parse(ref)
-    link = (
-        (folder or image_cache())
-        / REPOSITORIES
-        / image.registry
-        / image.path
-        / "_manifests"
-        / "tags"
-        / (image.tag or "latest")
-        / "current"
-        / "link"
-    )
-    return link.is_file()
 
 
 def mirrored(provider: KindProvider, ref: str) -> bool:
@@ -118,9 +80,7 @@ def prefetch(bom: Bom, provider: KindProvider) -> dict[str, int]:
         console.info(f"{image.ref}: {_ensure_docker_image('prefetch', image.ref)}")
     folder = image_cache()
     if not cache_registry_running():
-        docker_host.start_registry(
-            pins().images["registry"], provider.registry_port, data_dir=folder
-        )
+        registry.start_registry(pins().images["registry"], provider.registry_port, data_dir=folder)
     return fill_cache(bom.of(CACHE), provider, cache_host(provider), folder)
 
 

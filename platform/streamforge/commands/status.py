@@ -1,72 +1,41 @@
 """`status`: the replica's registry, cluster, nodes, every step of `up` (done / not done /
 drifted, looked at as `up` would), the helm releases with their state; non-zero exit when the
-replica is incomplete or drifted. Also what `status` and `down` use to find the cluster without
-downloading anything."""
+replica is incomplete or drifted. Never downloads a tool: it works offline."""
 
 from __future__ import annotations
 
 import json
 
 from streamforge import console
+from streamforge.commands.up import host_facts, no_kind_here, with_network
 from streamforge.errors import StreamforgeError
-from streamforge.execute import docker_host
-from streamforge.execute.replica import Replica
-from streamforge.execute.tools import ToolError, resolve
+from streamforge.execute import docker_host, registry
+from streamforge.execute.drivers import Drivers
+from streamforge.execute.executor import verdicts as step_verdicts
+from streamforge.execute.tools import ToolError
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
-from streamforge.plan import steps as plan
-from streamforge.plan.steps import Step, Verdict
-
-
-def use_local(replica: Replica, tool: str) -> bool:
-    """Point `replica` at a `tool` binary (kind, helm) already on this machine (override, PATH,
-    cache), never a download; False if there is none. Inspecting or removing a replica must
-    work offline."""
-    try:
-        replica.__dict__[tool] = resolve(tool, allow_download=False)
-    except ToolError:
-        return False
-    return True
-
-
-def no_kind_here(replica: Replica) -> str:
-    """Why nothing can be done about a cluster whose node containers exist but no kind binary
-    is here, and the fix."""
-    return (
-        f"kind cluster '{replica.name}' has node containers but no kind binary is on this "
-        "machine to manage it; set STREAMFORGE_KIND=/path/to/kind, or run the command again "
-        "where the internet is reachable (kind is downloaded, checksum-verified)"
-    )
-
-
-def down(replica: Replica) -> None:
-    """`down` with the kind that is here; without one, there is nothing to delete unless kind
-    node containers exist."""
-    docker_host.check_engine()
-    if use_local(replica, "kind"):
-        replica.down()
-        return
-    if docker_host.kind_node_containers(replica.name):
-        raise StreamforgeError(no_kind_here(replica))
-    console.info(f"no kind cluster named '{replica.name}': nothing to delete")
-    replica.remove_registry_and_report()
+from streamforge.plan.steps import NOT_DONE, State, Verdict
+from streamforge.plan.up import plan_host, plan_up
+from streamforge.render import kind
+from streamforge.render.env import render
 
 
 def show(platform: Platform) -> None:
     """Print the replica's state; raise StreamforgeError (exit 1) naming what `up` would do
     when it is absent, incomplete or drifted."""
-    replica = Replica(platform)
+    drivers = Drivers(platform)
     docker_host.check_engine()
-    registry = "running" if docker_host.registry_running() else "not running"
-    console.step(f"registry {docker_host.REGISTRY}: {registry}")
-    absent = f"kind cluster '{replica.name}': absent"
-    if not use_local(replica, "kind"):
-        if docker_host.kind_node_containers(replica.name):
-            raise StreamforgeError(no_kind_here(replica))
+    running = "running" if registry.registry_running() else "not running"
+    console.step(f"registry {docker_host.REGISTRY}: {running}")
+    absent = f"kind cluster '{drivers.name}': absent"
+    if not drivers.use_local("kind"):
+        if docker_host.kind_node_containers(drivers.name):
+            raise StreamforgeError(no_kind_here(drivers.name))
         raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
-    if not replica.cluster_exists():
+    if not drivers.cluster.exists():
         raise StreamforgeError(f"{absent}; `nox -s up` creates the replica")
-    console.step(f"kind cluster '{replica.name}': running (context {replica.context})")
-    nodes = replica.kube.query("get", "nodes", "-o", "json")
+    console.step(f"kind cluster '{drivers.name}': running (context {drivers.context})")
+    nodes = drivers.kube.query("get", "nodes", "-o", "json")
     if nodes is None:
         raise StreamforgeError("the cluster's API does not answer; try `nox -s up` to converge")
     for node in json.loads(nodes)["items"]:
@@ -80,10 +49,12 @@ def show(platform: Platform) -> None:
             f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
             f"nvidia.com/gpu={gpus}"
         )
-    use_local(replica, "helm")
-    releases(replica)
-    replica.load_state()
-    verdicts = step_verdicts(replica.steps(), replica.state)
+    drivers.use_local("helm")
+    releases(drivers)
+    facts = host_facts(platform)
+    steps = plan_host(platform, kind.render(platform, facts))
+    steps += plan_up(platform, render(platform, with_network(facts)))
+    verdicts = step_verdicts(steps, State(drivers.load_state()), drivers)
     for line in verdict_lines(verdicts):
         console.info(line)
     problem = incomplete(verdicts)
@@ -92,13 +63,13 @@ def show(platform: Platform) -> None:
     console.step(f"all {len(verdicts)} steps done: the replica is as `up` left it")
 
 
-def releases(replica: Replica) -> None:
+def releases(drivers: Drivers) -> None:
     """Print every helm release in the replica with its state and revision."""
     from streamforge.execute.helm import releases as helm_releases
 
     try:
-        found = helm_releases(replica.helm, replica.context)
-    except (StreamforgeError, ToolError) as exc:
+        found = helm_releases(drivers.tools["helm"], drivers.context)
+    except (StreamforgeError, ToolError, KeyError) as exc:
         console.step(f"helm releases: cannot list them ({str(exc).splitlines()[0]})")
         return
     console.step(f"{len(found)} helm release(s)")
@@ -107,25 +78,6 @@ def releases(replica: Replica) -> None:
             f"{release['namespace'] + '/' + release['name']:<40} {release['status']:<10} "
             f"revision {release['revision']:<3} {release['chart']}"
         )
-
-
-def step_verdicts(steps: list[Step], state: plan.State) -> list[tuple[str, Verdict]]:
-    """(step name, verdict) for each of `steps` that records or checks anything, in order,
-    as `up` would find them now against `state`. A check that cannot look counts as
-    drifted."""
-    found: list[tuple[str, Verdict]] = []
-    rerun: set[str] = set()
-    for step in steps:
-        try:
-            verdict = plan.assess(step, state, rerun)
-        except StreamforgeError as exc:
-            verdict = Verdict(plan.DRIFTED, f"cannot check: {str(exc).splitlines()[0]}")
-        if verdict.status == plan.ALWAYS:
-            continue
-        if verdict.runs:
-            rerun.add(step.name)
-        found.append((step.name, verdict))
-    return found
 
 
 def verdict_lines(verdicts: list[tuple[str, Verdict]]) -> list[str]:
@@ -141,7 +93,7 @@ def incomplete(verdicts: list[tuple[str, Verdict]]) -> str | None:
     waiting = [(i, n, v) for i, (n, v) in enumerate(verdicts, start=1) if v.runs]
     if not waiting:
         return None
-    not_done = sum(1 for _, _, v in waiting if v.status == plan.NOT_DONE)
+    not_done = sum(1 for _, _, v in waiting if v.status == NOT_DONE)
     drifted = len(waiting) - not_done
     first, name, _ = waiting[0]
     return (

@@ -156,36 +156,48 @@ class Kube:
                 return f"{what}: {problem}"
         return None
 
-    def read_state(self) -> dict[str, str] | None:
-        """Recorded step hashes, or None when the cluster has no StreamForge marker."""
+    def read_configmap(self, name: str) -> dict[str, str] | None:
+        """The data of ConfigMap kube-system/`name`, or None when there is none. Raises
+        StreamforgeError when the cluster does not answer."""
         done = run.capture(
-            [*self.base, "get", "configmap", "-n", STATE_NAMESPACE, STATE_CONFIGMAP, "-o", "json"]
+            [*self.base, "get", "configmap", "-n", STATE_NAMESPACE, name, "-o", "json"]
         )
         if done.returncode != 0:
             if "NotFound" in done.stderr:
                 return None
             raise StreamforgeError(
-                f"cannot read {STATE_NAMESPACE}/{STATE_CONFIGMAP} from the "
+                f"cannot read {STATE_NAMESPACE}/{name} from the "
                 f"cluster: {done.stderr.strip()[-300:]}; is it running? "
                 "(`nox -s status`)"
             )
-        data = json.loads(done.stdout).get("data") or {}
-        return {_step_name(key): value for key, value in data.items()}
+        return dict(json.loads(done.stdout).get("data") or {})
 
-    def write_state(self, hashes: dict[str, str]) -> None:
+    def write_configmap(self, name: str, data: dict[str, str]) -> None:
+        """Apply ConfigMap kube-system/`name` with `data`, labelled as StreamForge's."""
         manifest = json.dumps(
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {
-                    "name": STATE_CONFIGMAP,
+                    "name": name,
                     "namespace": STATE_NAMESPACE,
                     "labels": {"app.kubernetes.io/managed-by": "streamforge"},
                 },
-                "data": {_state_key(step): value for step, value in sorted(hashes.items())},
+                "data": data,
             }
         )
         self._apply_once("record state", manifest, "is the cluster still running? `nox -s status`")
+
+    def read_state(self) -> dict[str, str] | None:
+        """Recorded step hashes, or None when the cluster has no StreamForge marker."""
+        data = self.read_configmap(STATE_CONFIGMAP)
+        return None if data is None else {_step_name(k): v for k, v in data.items()}
+
+    def write_state(self, hashes: dict[str, str]) -> None:
+        """Record the step hashes (and so the marker `down` looks for) in the cluster."""
+        self.write_configmap(
+            STATE_CONFIGMAP, {_state_key(step): value for step, value in sorted(hashes.items())}
+        )
 
 
 def not_ready(workload: dict[str, Any]) -> str | None:

@@ -80,6 +80,8 @@ class Rendered:
     # per component: its values and objects, for the plan, validation and the parity report
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # the env's load-balancer pool and ingress addresses, `auto` resolved with the facts
+    addresses: Addresses | None = None
 
 
 @dataclass(frozen=True)

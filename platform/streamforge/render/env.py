@@ -15,6 +15,7 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     """Every artefact of the platform's env as {relative path: text}."""
     facts = facts or Facts()
     out = releases.render(platform, facts)
+    out.addresses = addresses(platform, facts)
     services.check_hosts(platform, out.objects)
     out.files.update(services.render_files(platform))
     if platform.env.provider.type == "kind":

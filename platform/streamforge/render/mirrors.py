@@ -18,8 +18,9 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from streamforge.model.images import DOCKER_HUB, upstream_server
-from streamforge.model.load import Platform
+from streamforge.model.load import Platform, mirror_ca
 from streamforge.model.schema import KindProvider
+from streamforge.render.context import Rendered
 from streamforge.render.kind import REGISTRY_NAME
 
 # Where the kind nodes' containerd reads host files (the cluster's containerdConfigPatches).
@@ -104,3 +105,20 @@ def write_script(files: dict[str, str]) -> str:
         folder = str(PurePosixPath(path).parent)
         parts.append(f"mkdir -p '{folder}'\ncat > '{path}' <<'{marker}'\n{body}{marker}\n")
     return "".join(parts)
+
+
+def node_files(platform: Platform, rendered: Rendered) -> dict[str, str]:
+    """{path in a node: text}: the rendered hosts.toml files and the env mirrors' CA files
+    (read from the checkout; model.load checked they exist)."""
+    files = {
+        str(CERTS_D / rel[len(RENDER_DIR) + 1 :]): text
+        for rel, text in rendered.files.items()
+        if rel.startswith(RENDER_DIR + "/")
+    }
+    provider = platform.env.provider
+    if isinstance(provider, KindProvider):
+        for registry, mirror in provider.mirrors.items():
+            if mirror.ca_file:
+                ca = mirror_ca(platform.root, mirror.ca_file)
+                files[str(ca_path(registry))] = ca.read_text()
+    return files

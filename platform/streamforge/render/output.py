@@ -120,3 +120,12 @@ def write(rendered: Rendered, output: Path, repository: Path | None = None) -> N
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def written_drift(output: Path, files: dict[str, str]) -> str | None:
+    """None when `output` holds `files` as `write` left them, else the first that differs."""
+    for rel, text in sorted(files.items()):
+        path = output / rel
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            return f"{path} is not as rendered"
+    return None

@@ -1,0 +1,101 @@
+"""The kind cluster: create it from the rendered kind config, record that config in the
+cluster, refuse to go on when the env now renders a different one, list and delete nodes."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from streamforge import run
+from streamforge.errors import StreamforgeError
+from streamforge.execute.kube import Kube
+from streamforge.execute.tools import Resolved
+from streamforge.render.parity import diff
+
+# kube-system/<this>: the kind config the cluster was created from
+CONFIG_MAP = "streamforge-kind-config"
+CONFIG_KEY = "kind-config.yaml"
+WAIT = ("--wait", "120s")  # for the control plane to be ready
+
+
+class KindCluster:
+    """kind cluster `name`, managed with the `kind` tool; `kube` talks to its API."""
+
+    def __init__(self, kind: Resolved, name: str, kube: Kube, env_file: str, workdir: Path) -> None:
+        self.kind, self.name, self.kube = kind, name, kube
+        self.env_file, self.workdir = env_file, workdir
+
+    def exists(self) -> bool:
+        out = run.capture([*self.kind.command, "get", "clusters"])
+        return self.name in out.stdout.split()
+
+    def nodes(self) -> list[str]:
+        """The node containers' names, sorted."""
+        out = run.capture([*self.kind.command, "get", "nodes", "--name", self.name])
+        return sorted(out.stdout.split())
+
+    def create(self, config: str) -> None:
+        """`kind create cluster` from `config` (YAML text, written to the workdir for kind),
+        then the ownership marker `down` looks for and the config, for `config_drift`."""
+        path = self.workdir / "kind-config.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(config)
+        run.run(
+            "cluster",
+            [
+                *self.kind.command,
+                "create",
+                "cluster",
+                "--name",
+                self.name,
+                *WAIT,
+                "--config",
+                str(path),
+            ],
+            "see `nox -s doctor` (memory, inotify limits, free ports 80/443)",
+        )
+        self.kube.write_state({})
+        self.kube.write_configmap(CONFIG_MAP, {CONFIG_KEY: config})
+
+    @cached_property
+    def recorded(self) -> str | None:
+        found = self.kube.read_configmap(CONFIG_MAP)
+        return None if found is None else found.get(CONFIG_KEY)
+
+    def config_drift(self, wanted: str) -> None:
+        """Raise StreamforgeError, naming what differs and the command that recreates the
+        cluster, when the cluster was created from a kind config other than `wanted`: kind
+        cannot add nodes, ports or mounts to a running cluster, and recreating one deletes
+        the data in it, so that is the user's call. A cluster without a record (made by an
+        older StreamForge) gets `wanted` recorded."""
+        if self.recorded is None:
+            self.kube.write_configmap(CONFIG_MAP, {CONFIG_KEY: wanted})
+            return
+        safe = YAML(typ="safe", pure=True)
+        found = diff(safe.load(self.recorded), safe.load(wanted))
+        if not found:
+            return
+        shown = "; ".join(f"{key}: {_shown(old)} -> {_shown(new)}" for key, old, new in found[:3])
+        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        raise StreamforgeError(
+            f"{self.env_file}: kind cluster '{self.name}' was created from another kind config "
+            f"({shown}{more}); kind cannot change a running cluster: recreate it with "
+            "`nox -s down && nox -s up` (deletes the cluster and its data), or undo the change"
+        )
+
+    def delete(self) -> None:
+        run.run(
+            "down",
+            [*self.kind.command, "delete", "cluster", "--name", self.name],
+            "retry; `docker ps` shows what is left",
+        )
+
+
+def _shown(value: Any) -> str:
+    if type(value) is object:  # parity.diff's marker of a key one side lacks
+        return "(absent)"
+    return value if isinstance(value, str) else json.dumps(value)
