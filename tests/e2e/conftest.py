@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,12 +69,15 @@ def gate() -> None:
             missing(f"{tool} is not on PATH")
 
 
-def streamforge(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would; its output goes to the test log as it comes, and is kept."""
+def streamforge(
+    *args: str, timeout: float = 1800, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would (in the checkout `cwd`); its output goes to the test log as
+    it comes, and is kept."""
     command = [sys.executable, "-m", "streamforge.commands.cli", *args, "--env", ENV]
     print(f"\n$ streamforge {' '.join(args)} --env {ENV}", flush=True)
     with subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
         assert proc.stdout is not None
         lines = []

@@ -22,6 +22,7 @@ from pytest_kind import KindCluster  # type: ignore[import-untyped]
 from streamforge.execute import docker_host, registry
 from streamforge.execute.kube import STATE_CONFIGMAP, STATE_NAMESPACE
 from streamforge.model.pins import pins
+from tests.conftest import copy_model
 from tests.e2e.conftest import ENV, REPO, kubectl, platform, streamforge, up_args
 
 pytestmark = pytest.mark.e2e
@@ -49,6 +50,27 @@ def test_a_second_up_changes_nothing(replica: None, report: Callable[[str], None
     assert again.returncode == 0, again.stdout[-3000:]
     assert steps_that_ran(again.stdout) <= ALWAYS, again.stdout[-3000:]
     report(f"e2e: warm up (nothing changed) took {took:.1f}s")
+
+
+def test_a_changed_kind_config_stops_up_with_the_difference_and_the_fix(
+    replica: None, tmp_path: Path
+) -> None:
+    """kind cannot add a node to a running cluster: `up` from a checkout whose env mirrors one
+    homelab node fewer stops before changing anything, says what differs and how to recreate."""
+    root = copy_model(tmp_path / "repo")
+    local = root / "envs" / "local.yaml"
+    text = local.read_text()
+    assert "mirror_nodes: [k2w-7, k2w-8, k2w-9]" in text
+    local.write_text(text.replace("[k2w-7, k2w-8, k2w-9]", "[k2w-7, k2w-8]"))
+    before = recorded()
+    stopped = streamforge("up", cwd=root)
+    assert stopped.returncode == 1, stopped.stdout[-3000:]
+    said = [line for line in stopped.stdout.splitlines() if "another kind config" in line]
+    assert len(said) == 1, stopped.stdout[-3000:]
+    message = said[0]
+    assert "k2w-9" in message and "(absent)" in message
+    assert "`nox -s down && nox -s up`" in message
+    assert recorded() == before
 
 
 def wait_for_helm(session: int, timeout: float = 30) -> None:

@@ -74,8 +74,11 @@ def up(platform: Platform, *, offline: bool = False, dry: bool = False) -> dict[
     if unreachable:  # say it once, up front; steps that need nothing from the internet still run
         console.step(unreachable)
     drivers = Drivers(platform)
-    host = plan_host(platform, kind.render(platform, facts))
-    counts = execute(host, State(drivers.load_state()), drivers)
+    kind_config = kind.render(platform, facts)
+    state = State(drivers.load_state())  # refuses a same-named cluster of someone else's
+    if state.hashes or drivers.cluster.exists():  # refuse a changed config before any change
+        drivers.cluster.config_drift(kind_config)
+    counts = execute(plan_host(platform, kind_config), state, drivers)
     rendered = render(platform, with_network(facts))  # the one render, with every fact
     state = State(drivers.load_state(), save=drivers.kube.write_state)
     more = execute(plan_up(platform, rendered), state, drivers)

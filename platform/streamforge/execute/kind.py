@@ -84,7 +84,8 @@ class KindCluster:
         raise StreamforgeError(
             f"{self.env_file}: kind cluster '{self.name}' was created from another kind config "
             f"({shown}{more}); kind cannot change a running cluster: recreate it with "
-            "`nox -s down && nox -s up` (deletes the cluster and its data), or undo the change"
+            "`nox -s down && nox -s up` (deletes the cluster and its data), or undo the change "
+            "to the env's provider (mirror_nodes, ports, node image, mirrors)"
         )
 
     def delete(self) -> None:
