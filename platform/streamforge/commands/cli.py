@@ -245,8 +245,7 @@ def _operate_commands(sub: Subcommands) -> None:
 def _develop_commands(sub: Subcommands) -> None:
     """validate, new-service, base-image, deploy, bench and check-ci: the developer's loop;
     each module adds its own arguments."""
-    from streamforge.commands import bench, deploy, scaffold
-    from streamforge.render import gitlab_ci
+    from streamforge.commands import bench, check_ci, deploy, scaffold
     from streamforge.validate import env as validate
 
     add = partial(_command, sub)
@@ -263,7 +262,7 @@ def _develop_commands(sub: Subcommands) -> None:
     p = add("deploy", deploy.cmd_deploy, "build, push and install a service into the replica")
     deploy.deploy_arguments(p)
     bench.arguments(add("bench", bench.cmd_bench, "time base image, new service and rebuilds"))
-    gitlab_ci.arguments(add("check-ci", gitlab_ci.cmd_check_ci, "check .gitlab-ci.yml offline"))
+    check_ci.arguments(add("check-ci", check_ci.cmd_check_ci, "check .gitlab-ci.yml offline"))
 
 
 def parser() -> argparse.ArgumentParser:
