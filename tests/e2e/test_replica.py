@@ -48,7 +48,7 @@ def planned_ingress_address() -> str:
     from streamforge.render.context import Facts, addresses
 
     subnet = docker_host.kind_subnet()
-    facts = Facts(**({"kind_subnet": subnet} if subnet else {}))
+    facts = Facts(kind_subnet=subnet) if subnet else Facts()
     return addresses(platform(), facts).ingress_address
 
 
