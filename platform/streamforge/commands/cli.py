@@ -235,16 +235,14 @@ def _operate_commands(sub: Subcommands) -> None:
     add("down", cmd_down, "remove the replica's cluster and registry (only those)")
     add("status", cmd_status, "what of the replica runs, and where")
     add("doctor", cmd_doctor, "check this machine can run the replica")
-    hosts.arguments(
-        add("hosts", hosts.cmd_hosts, "print, add or remove the replica's names in /etc/hosts")
-    )
+    p = add("hosts", hosts.cmd_hosts, "print, add or remove the replica's names in /etc/hosts")
+    hosts.arguments(p)
     p = add("ca", cmd_ca, "export the replica's CA certificate for the host to trust")
     p.add_argument("--output", "-o", default="streamforge-ca.crt", help="PEM file to write")
 
 
 def _develop_commands(sub: Subcommands) -> None:
-    """validate, new-service, base-image, deploy, bench and check-ci: the developer's loop;
-    each module adds its own arguments."""
+    """validate, new-service, base-image, deploy, bench, check-ci: each adds its arguments."""
     from streamforge.commands import bench, check_ci, deploy, scaffold
     from streamforge.validate import env as validate
 
