@@ -21,11 +21,20 @@ nox.options.sessions = ["lint", "tests"]
 CONSTRAINTS = "constraints.txt"
 # Local packages installed next to the toolkit; each has its own pyproject.toml.
 LOCAL_PACKAGES = ["platform/streamforge_utils", "platform/fake_gpu"]
+# nox's own pin (what CI installs to run these sessions); lint installs it for the noxfile's types.
+NOX_PIN = ".ci/requirements.txt"
 
 
 def _toolkit(session: nox.Session, *extras: str) -> None:
     spec = f".[{','.join(extras)}]" if extras else "."
     session.install("-c", CONSTRAINTS, "-e", spec)
+
+
+def _with_tests(session: nox.Session, *extras: str) -> None:
+    """The toolkit with its test extras (and `extras`), each local package with its own."""
+    _toolkit(session, "test", *extras)
+    for package in LOCAL_PACKAGES:
+        session.install("-c", CONSTRAINTS, "-e", f"{package}[test]")
 
 
 def _cli(session: nox.Session, *args: str) -> None:
@@ -101,19 +110,21 @@ def validate(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (unit, docker, kafka tiers; e2e where a kind cluster can start)."""
-    _toolkit(session, "test")
-    for package in LOCAL_PACKAGES:
-        session.install("-c", CONSTRAINTS, "-e", f"{package}[test]")
+    _with_tests(session)
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy over the toolkit, tests and noxfile."""
-    _toolkit(session, "lint")
+    """ruff and mypy over the toolkit, tests and noxfile (the files: pyproject [tool.mypy]).
+
+    mypy reads the types of what the tests and the noxfile import, so those are installed too.
+    """
+    _with_tests(session, "lint")
+    session.install("-c", CONSTRAINTS, "-r", NOX_PIN)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "platform/streamforge")
+    session.run("mypy")
 
 
 @nox.session

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -18,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get("STREAMFORGE_STRICT") == "1"
 
 
-def missing(reason: str, *, allowed_in_strict: bool = False) -> None:
+def missing(reason: str, *, allowed_in_strict: bool = False) -> NoReturn:
     """Skip (or, under STREAMFORGE_STRICT=1, fail) because `reason` is missing.
 
     `allowed_in_strict` is for tiers that cannot run on CI's machine at all (a kind cluster needs

@@ -31,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.conftest import missing
 
@@ -66,22 +70,99 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text[-lines:])
 
 
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _name(common: str, org: str | None = None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    if org:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+    return x509.Name(attrs)
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, now: datetime.datetime
+) -> x509.CertificateBuilder:
+    """A certificate for `key`, valid from five minutes before `now` for a day."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+
+
+def _ca(now: datetime.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name("sf-api-test-ca")
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        key_cert_sign=True,
+        crl_sign=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
+        _builder(name, name, key, now)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _leaf(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca: x509.Certificate,
+    subject: x509.Name,
+    usage: x509.ObjectIdentifier,
+    sans: list[x509.GeneralName],
+    now: datetime.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A key and a certificate for it, signed by the CA, for `usage` (server or client)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        _builder(subject, ca.subject, key, now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return key, builder.sign(ca_key, hashes.SHA256())
+
+
+def _serving_names() -> list[x509.GeneralName]:
+    """The names clients reach the API server by: 127.0.0.1 here, the `kubernetes` service."""
+    service_ip = next(iter(ipaddress.IPv4Network(SERVICE_CIDR).hosts()))
+    dns = [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    ]
+    return [
+        x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
+        x509.IPAddress(service_ip),
+        *(x509.DNSName(name) for name in dns),
+    ]
+
+
 def _write_pki(pki: Path) -> dict[str, Path]:
     """CA, serving cert (127.0.0.1/localhost), admin client cert (system:masters), SA key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
     files: dict[str, Path] = {}
-
-    def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-        return key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
 
     def save(name: str, data: bytes) -> None:
         path = pki / name
@@ -89,84 +170,19 @@ def _write_pki(pki: Path) -> dict[str, Path]:
         path.chmod(0o600)
         files[name] = path
 
-    def name(common: str, org: str | None = None) -> x509.Name:
-        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
-        if org:
-            attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-        return x509.Name(attrs)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = name("sf-api-test-ca")
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, ca = _ca(now)
     save("ca.crt", ca.public_bytes(serialization.Encoding.PEM))
-
-    def leaf(
-        prefix: str,
-        subject: x509.Name,
-        usage: x509.ObjectIdentifier,
-        sans: list[x509.GeneralName] | None = None,
-    ) -> None:
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        )
-        if sans:
-            builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
+    leaves = {
+        "serving": (_name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _serving_names()),
+        "admin": (_name("kubernetes-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH, []),
+    }
+    for prefix, (subject, usage, sans) in leaves.items():
+        key, cert = _leaf(ca_key, ca, subject, usage, sans, now)
         save(f"{prefix}.crt", cert.public_bytes(serialization.Encoding.PEM))
-        save(f"{prefix}.key", key_pem(key))
-
-    service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())  # the `kubernetes` service
-    leaf(
-        "serving",
-        name("kube-apiserver"),
-        ExtendedKeyUsageOID.SERVER_AUTH,
-        [
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-            x509.IPAddress(service_ip),
-            x509.DNSName("localhost"),
-            x509.DNSName("kubernetes"),
-            x509.DNSName("kubernetes.default"),
-            x509.DNSName("kubernetes.default.svc"),
-            x509.DNSName("kubernetes.default.svc.cluster.local"),
-        ],
-    )
-    leaf("admin", name("kubernetes-admin", "system:masters"), ExtendedKeyUsageOID.CLIENT_AUTH)
-
+        save(f"{prefix}.key", _key_pem(key))
     sa_key = ec.generate_private_key(ec.SECP256R1())
-    save("sa.key", key_pem(sa_key))
+    save("sa.key", _key_pem(sa_key))
     save(
         "sa.pub",
         sa_key.public_key().public_bytes(
@@ -306,24 +322,15 @@ def apiserver() -> Iterator[ApiServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _launch(
-    root: Path,
-    etcd_bin: str,
-    apiserver_bin: str,
-    procs: dict[str, subprocess.Popen[bytes]],
-    logs: dict[str, Path],
-) -> ApiServer:
-    """Start etcd, then kube-apiserver (recorded in `procs` as they start); wait for /readyz."""
-    (root / "pki").mkdir(mode=0o700)
-    pki = _write_pki(root / "pki")
+def _start_etcd(
+    root: Path, etcd_bin: str, procs: dict[str, subprocess.Popen[bytes]], log: Path, deadline: float
+) -> str:
+    """Start etcd on free ports with its data under `root`; wait for /health; its client URL."""
     data = root / "etcd-data"
     data.mkdir(mode=0o700)
-
     client_url = f"http://127.0.0.1:{_free_port()}"
     peer_url = f"http://127.0.0.1:{_free_port()}"
     metrics_url = f"http://127.0.0.1:{_free_port()}"
-    started = time.monotonic()
-    deadline = started + START_TIMEOUT
     procs["etcd"] = _start(
         [
             etcd_bin,
@@ -339,34 +346,53 @@ def _launch(
             "--unsafe-no-fsync",  # throwaway data: skip fsync, much faster on slow disks
             "--log-level=warn",
         ],
-        logs["etcd"],
+        log,
     )
     _wait_ok(f"{client_url}/health", procs, deadline)
+    return client_url
 
+
+def _apiserver_argv(
+    apiserver_bin: str, etcd_url: str, port: int, pki: dict[str, Path]
+) -> list[str]:
+    return [
+        apiserver_bin,
+        f"--etcd-servers={etcd_url}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={pki['ca.crt'].parent}",
+        f"--tls-cert-file={pki['serving.crt']}",
+        f"--tls-private-key-file={pki['serving.key']}",
+        f"--client-ca-file={pki['ca.crt']}",  # the admin user: O=system:masters cert
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki['sa.pub']}",
+        f"--service-account-signing-key-file={pki['sa.key']}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allow-privileged=true",  # as kubeadm/kind: privileged DaemonSets are admitted
+        # no kubelet reaches it and 127.0.0.1 is not a valid Endpoints address
+        "--endpoint-reconciler-type=none",
+        "--profiling=false",
+    ]
+
+
+def _launch(
+    root: Path,
+    etcd_bin: str,
+    apiserver_bin: str,
+    procs: dict[str, subprocess.Popen[bytes]],
+    logs: dict[str, Path],
+) -> ApiServer:
+    """Start etcd, then kube-apiserver (recorded in `procs` as they start); wait for /readyz."""
+    (root / "pki").mkdir(mode=0o700)
+    pki = _write_pki(root / "pki")
+    deadline = time.monotonic() + START_TIMEOUT
+    etcd_url = _start_etcd(root, etcd_bin, procs, logs["etcd"], deadline)
     port = _free_port()
     server = f"https://127.0.0.1:{port}"
     procs["kube-apiserver"] = _start(
-        [
-            apiserver_bin,
-            f"--etcd-servers={client_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            f"--secure-port={port}",
-            f"--cert-dir={root / 'pki'}",
-            f"--tls-cert-file={pki['serving.crt']}",
-            f"--tls-private-key-file={pki['serving.key']}",
-            f"--client-ca-file={pki['ca.crt']}",  # the admin user: O=system:masters cert
-            "--authorization-mode=RBAC",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={pki['sa.pub']}",
-            f"--service-account-signing-key-file={pki['sa.key']}",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--allow-privileged=true",  # as kubeadm/kind: privileged DaemonSets are admitted
-            # no kubelet reaches it and 127.0.0.1 is not a valid Endpoints address
-            "--endpoint-reconciler-type=none",
-            "--profiling=false",
-        ],
-        logs["kube-apiserver"],
+        _apiserver_argv(apiserver_bin, etcd_url, port, pki), logs["kube-apiserver"]
     )
     tls = ssl.create_default_context(cafile=str(pki["ca.crt"]))
     tls.load_cert_chain(str(pki["admin.crt"]), str(pki["admin.key"]))

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.commands import deploy, scaffold
+from streamforge.commands import scaffold
 from streamforge.execute import images
+from streamforge.execute.build import build_image
 from tests.conftest import REPO, missing
 
 NAME = "probe-service"
@@ -55,7 +56,8 @@ def image(docker: None, generated: Path) -> Iterator[str]:
     base = images.build_base(REPO)
     tag = f"streamforge/{NAME}:test"
     shutil.rmtree(generated / "services" / NAME / "tests" / "__pycache__", ignore_errors=True)
-    deploy.build_service(generated, NAME, tag, base)
+    dockerfile = generated / "services" / NAME / "Dockerfile"
+    build_image(f"service:{NAME}", generated, dockerfile, [tag], {"BASE_IMAGE": base})
     yield tag
     subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
 

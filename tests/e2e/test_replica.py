@@ -48,7 +48,7 @@ def planned_ingress_address() -> str:
     from streamforge.render.context import Facts, addresses
 
     subnet = docker_host.kind_subnet()
-    facts = Facts(**({"kind_subnet": subnet} if subnet else {}))
+    facts = Facts(kind_subnet=subnet) if subnet else Facts()
     return addresses(platform(), facts).ingress_address
 
 
@@ -277,51 +277,84 @@ def test_https_route_is_trusted_with_the_exported_ca(namespace: str, tmp_path: P
 
 
 # -- Kafka -------------------------------------------------------------------------------------
+KAFKA_API = "kafka.strimzi.io/v1"
+
+
+def kafka_topic(topic: str) -> dict[str, Any]:
+    """A KafkaTopic of the replica's cluster `k3`, one partition and replica."""
+    return {
+        "apiVersion": KAFKA_API,
+        "kind": "KafkaTopic",
+        "metadata": {
+            "name": topic.replace(".", "-"),
+            "namespace": "kafka",
+            "labels": {"strimzi.io/cluster": "k3"},
+        },
+        "spec": {"topicName": topic, "partitions": 1, "replicas": 1},
+    }
+
+
+def kafka_user(user: str, topic: str, group: str) -> dict[str, Any]:
+    """A SCRAM-SHA-512 KafkaUser allowed to use `topic` and consumer group `group` only."""
+    return {
+        "apiVersion": KAFKA_API,
+        "kind": "KafkaUser",
+        "metadata": {"name": user, "namespace": "kafka", "labels": {"strimzi.io/cluster": "k3"}},
+        "spec": {
+            "authentication": {"type": "scram-sha-512"},
+            "authorization": {
+                "type": "simple",
+                "acls": [
+                    {
+                        "resource": {"type": "topic", "name": topic, "patternType": "literal"},
+                        "operations": ["Describe", "Read", "Write"],
+                    },
+                    {
+                        "resource": {"type": "group", "name": group, "patternType": "literal"},
+                        "operations": ["Read"],
+                    },
+                ],
+            },
+        },
+    }
+
+
+def kafka_client_pod(user: str, topic: str, group: str, message: str) -> dict[str, Any]:
+    """A pod spec that produces `message` to `topic` over SASL_SSL as `user` (its password from
+    the user's Secret, the cluster CA from Strimzi's Secret), then consumes one message."""
+    client = "--bootstrap-server k3-kafka-bootstrap:9093"
+    props = "/tmp/client.properties"
+    script = (
+        "set -eu\n"
+        f"cat > {props} <<EOF\n"
+        "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
+        "sasl.jaas.config=$JAAS\nssl.truststore.type=PEM\n"
+        "ssl.truststore.location=/ca/ca.crt\nEOF\n"
+        f"echo {message} | bin/kafka-console-producer.sh {client} "
+        f"--producer.config {props} --topic {topic}\n"
+        f"bin/kafka-console-consumer.sh {client} --consumer.config {props} "
+        f"--topic {topic} --group {group} --from-beginning --max-messages 1 "
+        "--timeout-ms 60000\n"
+    )
+    jaas = {"secretKeyRef": {"name": user, "key": "sasl.jaas.config"}}
+    return {
+        "containers": [
+            {
+                "name": "client",
+                "image": image("kafka_client"),
+                "command": ["/bin/bash", "-c", script],
+                "env": [{"name": "JAAS", "valueFrom": jaas}],
+                "volumeMounts": [{"name": "ca", "mountPath": "/ca"}],
+            }
+        ],
+        "volumes": [{"name": "ca", "secret": {"secretName": "k3-cluster-ca-cert"}}],
+    }
+
+
 def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
     needs("strimzi")
     user, topic = f"{namespace}-user", f"{namespace}.events"
-    kafka_api = "kafka.strimzi.io/v1"
-    apply(
-        {
-            "apiVersion": kafka_api,
-            "kind": "KafkaTopic",
-            "metadata": {
-                "name": topic.replace(".", "-"),
-                "namespace": "kafka",
-                "labels": {"strimzi.io/cluster": "k3"},
-            },
-            "spec": {"topicName": topic, "partitions": 1, "replicas": 1},
-        },
-        {
-            "apiVersion": kafka_api,
-            "kind": "KafkaUser",
-            "metadata": {
-                "name": user,
-                "namespace": "kafka",
-                "labels": {"strimzi.io/cluster": "k3"},
-            },
-            "spec": {
-                "authentication": {"type": "scram-sha-512"},
-                "authorization": {
-                    "type": "simple",
-                    "acls": [
-                        {
-                            "resource": {"type": "topic", "name": topic, "patternType": "literal"},
-                            "operations": ["Describe", "Read", "Write"],
-                        },
-                        {
-                            "resource": {
-                                "type": "group",
-                                "name": namespace,
-                                "patternType": "literal",
-                            },
-                            "operations": ["Read"],
-                        },
-                    ],
-                },
-            },
-        },
-    )
+    apply(kafka_topic(topic), kafka_user(user, topic, group=namespace))
     try:
         wait_for(
             "the user's Secret",
@@ -329,44 +362,10 @@ def test_kafka_produce_and_consume_as_a_scram_user(namespace: str) -> None:
         )
         # Brokers advertise their pod DNS names, which a port-forward from the host cannot reach,
         # so the client runs in the cluster, exactly like a service would.
-        client = "--bootstrap-server k3-kafka-bootstrap:9093"
-        props = "/tmp/client.properties"
-        script = (
-            "set -eu\n"
-            f"cat > {props} <<EOF\n"
-            "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\n"
-            "sasl.jaas.config=$JAAS\nssl.truststore.type=PEM\n"
-            "ssl.truststore.location=/ca/ca.crt\nEOF\n"
-            f"echo hello-{namespace} | bin/kafka-console-producer.sh {client} "
-            f"--producer.config {props} --topic {topic}\n"
-            f"bin/kafka-console-consumer.sh {client} --consumer.config {props} "
-            f"--topic {topic} --group {namespace} --from-beginning --max-messages 1 "
-            "--timeout-ms 60000\n"
-        )
-        logs = run_pod(
-            "kafka",
-            f"{namespace}-client",
-            {
-                "containers": [
-                    {
-                        "name": "client",
-                        "image": image("kafka_client"),
-                        "command": ["/bin/bash", "-c", script],
-                        "env": [
-                            {
-                                "name": "JAAS",
-                                "valueFrom": {
-                                    "secretKeyRef": {"name": user, "key": "sasl.jaas.config"}
-                                },
-                            }
-                        ],
-                        "volumeMounts": [{"name": "ca", "mountPath": "/ca"}],
-                    }
-                ],
-                "volumes": [{"name": "ca", "secret": {"secretName": "k3-cluster-ca-cert"}}],
-            },
-        )
-        assert f"hello-{namespace}" in logs
+        message = f"hello-{namespace}"
+        pod = kafka_client_pod(user, topic, group=namespace, message=message)
+        logs = run_pod("kafka", f"{namespace}-client", pod)
+        assert message in logs
     finally:
         kubectl("delete", "pod", "-n", "kafka", f"{namespace}-client", "--wait=false")
         kubectl(

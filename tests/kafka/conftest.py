@@ -311,21 +311,9 @@ def _log_tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-@pytest.fixture(scope="session")
-def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
-    java = _java()
-    jars = _jars_dir()
-    work = tmp_path_factory.mktemp("kafka")
-    ca_file, untrusted_ca_file, keystore = _write_certs(work)
-    internal, controller, sasl_ssl = _free_ports(3)
-    config = work / "server.properties"
-    config.write_text(_server_properties(work / "data", keystore, internal, controller, sasl_ssl))
-    log_file = work / "broker.log"
-    log4j = work / "log4j2.properties"
-    log4j.write_text(LOG4J2.format(log=log_file))
-    password = base64.urlsafe_b64encode(os.urandom(18)).decode()
-    cluster_id = _cluster_id()
-    jvm = [
+def _jvm(java: str, jars: Path, log4j: Path) -> list[str]:
+    """`java` with the broker's options and class path, before the main class."""
+    return [
         java,
         "-Xms256m",
         "-Xmx512m",
@@ -335,13 +323,17 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         "-cp",
         f"{jars}/*",
     ]
+
+
+def _format_storage(jvm: list[str], config: Path, password: str) -> None:
+    """Format the KRaft storage of a new cluster, creating the SCRAM user with `password`."""
     formatted = subprocess.run(
         [
             *jvm,
             "kafka.tools.StorageTool",
             "format",
             "--cluster-id",
-            cluster_id,
+            _cluster_id(),
             "--config",
             str(config),
             "--add-scram",
@@ -356,6 +348,41 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
         f"StorageTool format failed:\n{formatted.stdout}{formatted.stderr}"
     )
 
+
+def _wait_for_port(
+    process: subprocess.Popen[bytes], port: int, deadline: float, work: Path, log_file: Path
+) -> None:
+    """Wait until the broker accepts on `port`; fail the session if it exits or is too slow."""
+    while not _accepts(port):
+        if process.poll() is not None:
+            pytest.fail(
+                f"the Kafka broker exited with {process.returncode} while starting:\n"
+                f"{_log_tail(log_file)}\n{_log_tail(work / 'broker.out')}"
+            )
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the Kafka broker's SASL_SSL port {port} did not open within "
+                f"{START_TIMEOUT:.0f}s:\n{_log_tail(log_file)}"
+            )
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    java = _java()
+    jars = _jars_dir()
+    work = tmp_path_factory.mktemp("kafka")
+    ca_file, untrusted_ca_file, keystore = _write_certs(work)
+    internal, controller, sasl_ssl = _free_ports(3)
+    config = work / "server.properties"
+    config.write_text(_server_properties(work / "data", keystore, internal, controller, sasl_ssl))
+    log_file = work / "broker.log"
+    log4j = work / "log4j2.properties"
+    log4j.write_text(LOG4J2.format(log=log_file))
+    password = base64.urlsafe_b64encode(os.urandom(18)).decode()
+    jvm = _jvm(java, jars, log4j)
+    _format_storage(jvm, config, password)
+
     started = time.monotonic()
     with (work / "broker.out").open("wb") as out:
         process = subprocess.Popen(
@@ -366,19 +393,7 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
             start_new_session=True,  # its own process group: teardown stops the whole JVM
         )
     try:
-        deadline = started + START_TIMEOUT
-        while not _accepts(sasl_ssl):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"the Kafka broker exited with {process.returncode} while starting:\n"
-                    f"{_log_tail(log_file)}\n{_log_tail(work / 'broker.out')}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the Kafka broker's SASL_SSL port {sasl_ssl} did not open within "
-                    f"{START_TIMEOUT:.0f}s:\n{_log_tail(log_file)}"
-                )
-            time.sleep(0.1)
+        _wait_for_port(process, sasl_ssl, started + START_TIMEOUT, work, log_file)
         startup = time.monotonic() - started
         print(f"\nKafka broker started in {startup:.1f}s (SASL_SSL localhost:{sasl_ssl})")
         yield KafkaBroker(

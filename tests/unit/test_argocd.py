@@ -16,7 +16,7 @@ from streamforge.model.load import load_platform
 from streamforge.render.context import Facts
 from streamforge.render.env import render
 from streamforge.validate import argocd_schema
-from streamforge.validate.env import check_application, check_health_customisation
+from streamforge.validate.argocd_rules import check_application, check_health_customisation
 from streamforge.validate.objects import ObjectChecker
 from tests.conftest import REPO, missing
 

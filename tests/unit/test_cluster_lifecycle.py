@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
@@ -113,6 +114,7 @@ class _Technitium(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         type(self).calls.append((self.path, form))
+        body: dict[str, Any]
         if form.get("token") != "t0ken":
             body = {"status": "invalid-token", "errorMessage": "Invalid token or session expired."}
         elif self.path == "/api/zones/create" and type(self).zone_exists:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge.render import gitlab_ci
+from streamforge.commands.check_ci import check
+from streamforge.validate.gitlab_pipeline import load_pipeline, resolved_job
 from tests.conftest import REPO
 
 
@@ -32,7 +33,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_the_pipeline_is_valid() -> None:
-    pipeline, problems = gitlab_ci.check(REPO)
+    pipeline, problems = check(REPO)
     assert problems == []
     assert pipeline.stages == ["setup", "build", "test", "deploy"]
     services = sorted(p.parent.name for p in (REPO / "services").glob("*/service.yaml"))
@@ -43,8 +44,8 @@ def test_the_pipeline_is_valid() -> None:
 
 
 def test_service_builds_use_kaniko_from_the_repository_root_with_cache() -> None:
-    pipeline = gitlab_ci.load_pipeline(REPO)
-    build = gitlab_ci._resolved(pipeline, "build:dummy-service")
+    pipeline = load_pipeline(REPO)
+    build = resolved_job(pipeline, "build:dummy-service")
     assert build["stage"] == "build"
     assert build["image"] == {"name": "$BUILDER_IMAGE", "entrypoint": [""]}
     command = " ".join(build["script"])
@@ -53,19 +54,19 @@ def test_service_builds_use_kaniko_from_the_repository_root_with_cache() -> None
     assert "--cache=true" in command
     assert '--build-arg "BASE_IMAGE=$BASE_IMAGE"' in command
     assert build["variables"]["SERVICE_PATH"] == "services/dummy-service"
-    test = gitlab_ci._resolved(pipeline, "test:dummy-service")
+    test = resolved_job(pipeline, "test:dummy-service")
     assert test["image"] == "$BASE_IMAGE" and test["stage"] == "test"
     defaults = YAML(typ="safe").load(REPO / ".gitlab" / "ci-templates" / "defaults.yml")
     # the builder is swappable and pinned by digest; jobs are scheduled on k2w-9
     assert "@sha256:" in defaults["variables"]["BUILDER_IMAGE"]
     assert defaults["variables"]["KUBERNETES_NODE_SELECTOR_HOMELAB_NODE"].endswith("=k2w-9")
-    assert gitlab_ci._resolved(pipeline, "base-image")["stage"] == "setup"
-    assert "nox -s docs" in gitlab_ci._resolved(pipeline, "docs")["script"]
+    assert resolved_job(pipeline, "base-image")["stage"] == "setup"
+    assert "nox -s docs" in resolved_job(pipeline, "docs")["script"]
 
 
 def test_schema_catches_what_gitlab_would_reject(repo_copy: Path) -> None:
     _edit(repo_copy / ".gitlab" / "ci-templates" / "docs.yml", "  stage: build", "  stage: [1]")
-    _, problems = gitlab_ci.check(repo_copy)
+    _, problems = check(repo_copy)
     assert any("docs.yml" in p for p in problems), problems
 
 
@@ -80,7 +81,7 @@ def test_a_missing_include_and_a_dangling_extends_are_named(repo_copy: Path) -> 
         "extends: .test_python_service",
         "extends: .test_python_servce",
     )
-    _, problems = gitlab_ci.check(repo_copy)
+    _, problems = check(repo_copy)
     assert ".gitlab-ci.yml: include '.gitlab/ci-templates/doc.yml' does not exist" in problems
     assert any(
         "extends '.test_python_servce', which no included file defines" in p for p in problems
@@ -94,7 +95,7 @@ def test_every_service_must_be_included_with_its_own_variables(repo_copy: Path) 
         "SERVICE_PATH: services/dummy-service",
         "SERVICE_PATH: services/dumy-service",
     )
-    _, problems = gitlab_ci.check(repo_copy)
+    _, problems = check(repo_copy)
     assert any(
         "services/other/.gitlab-ci.yml is not included; add `- local: services/other/" in p
         for p in problems

@@ -12,10 +12,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import load_platform
-from streamforge.render import gitlab_ci
 from streamforge.render.context import Facts
 from streamforge.render.env import render
 from streamforge.render.image_refs import source_files, tree_hash
+from streamforge.validate import gitlab_pipeline
 from tests.conftest import REPO
 
 # The homelab GitLab's container registry (its `registry_external_url`): instance setup, not a
@@ -92,13 +92,13 @@ def test_each_service_job_pushes_the_image_its_application_deploys(
     # ArgoCD deploys the services' chart from the GitOps repository, which is this monorepo:
     # its GitLab project is the one whose pipeline builds the images
     project_path = urlparse(platform.env.gitops.repo).path.strip("/").removesuffix(".git")
-    pipeline = gitlab_ci.load_pipeline(REPO)
+    pipeline = gitlab_pipeline.load_pipeline(REPO)
     services = sorted(p.parent.name for p in (REPO / "services").glob("*/service.yaml"))
     assert services and sorted(applications) == services
     for name in services:
         checkout = clean_checkout(tmp_path / name, name)
-        job = gitlab_ci._resolved(pipeline, f"build:{name}")
-        variables = gitlab_ci.job_variables(
+        job = gitlab_pipeline.resolved_job(pipeline, f"build:{name}")
+        variables = gitlab_pipeline.job_variables(
             pipeline, f"build:{name}", predefined(project_path, checkout)
         )
         image = applications[name]["spec"]["sources"][0]["helm"]["valuesObject"]["image"]
@@ -120,10 +120,10 @@ def test_the_tag_follows_the_service_content(tmp_path: Path) -> None:
 
 def test_variables_expand_as_gitlab_does() -> None:
     variables = {"A": "x", "B": "${A}-$A", "C": "$$A $MISSING."}
-    assert gitlab_ci.expand("$B/${C}", {"B": "1", "C": "2"}) == "1/2"
-    pipeline = gitlab_ci.Pipeline()
+    assert gitlab_pipeline.expand("$B/${C}", {"B": "1", "C": "2"}) == "1/2"
+    pipeline = gitlab_pipeline.Pipeline()
     pipeline.jobs["j"] = {"variables": variables}
-    assert gitlab_ci.job_variables(pipeline, "j", {"CI": "true"}) == {
+    assert gitlab_pipeline.job_variables(pipeline, "j", {"CI": "true"}) == {
         "CI": "true",
         "A": "x",
         "B": "x-x",

@@ -117,14 +117,15 @@ async def test_every_answer_names_the_build_that_serves_it() -> None:
     for version, expected in (("3f2a9c1b7d0e", "3f2a9c1b7d0e"), ("", None)):
         service = Service(dataclasses.replace(settings(), version=version))
         await service.start_http()
-        assert service.http_port is not None
+        port = service.http_port
+        assert port is not None
         try:
 
-            def header(port: int = service.http_port) -> str | None:
+            def header(port: int) -> str | None:
                 url = f"http://127.0.0.1:{port}/healthz"
                 with urllib.request.urlopen(url, timeout=5) as response:
                     return response.headers["X-Service-Version"]
 
-            assert await asyncio.to_thread(header) == expected
+            assert await asyncio.to_thread(header, port) == expected
         finally:
             await service.stop_http()

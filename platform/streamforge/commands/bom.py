@@ -151,6 +151,54 @@ def _add(found: dict[str, Image], ref: str, where: str, user: str) -> None:
 TEST_IMAGE_NEEDS = {"kafka_client": "strimzi", "whoami": "cert-manager"}
 
 
+def _collect(found: dict[str, Image], refs: Iterator[str], user: str, project: str) -> None:
+    """Add `refs`, used by `user`: those under the env's registry `project` are the project's
+    own images, the rest go through the image cache."""
+    for ref in refs:
+        try:
+            _add(found, ref, PROJECT if ref.startswith(project) else CACHE, user)
+        except ImageRefError as exc:
+            raise StreamforgeError(
+                f"{user} renders {exc}; fix the image values of that component"
+            ) from None
+
+
+def _chart(
+    platform: Platform, name: str, values: dict[str, Any], helm: Resolved | None, fetch: bool
+) -> tuple[ChartEntry, str | None]:
+    """Component `name`'s chart entry and its `helm template` output with `values` (None when
+    the chart is not in the chart cache or `helm` is None); with `fetch`, a missing chart is
+    pulled first."""
+    comp = platform.components[name]
+    chart = comp.chart
+    assert chart is not None
+    path = charts.cached_path(chart)
+    if fetch and helm is not None and not path.is_file():
+        charts.ensure(helm, chart, f"bom:{name}")
+    entry = ChartEntry(name, chart.name, chart.version, chart.repo, str(path), path.is_file())
+    if not entry.cached or helm is None:
+        return entry, None
+    text = charts.template(
+        helm,
+        f"bom:{name}",
+        path,
+        name,
+        comp.namespace,
+        values,
+        platform.env.kubernetes_version,
+    )
+    return entry, text
+
+
+def _built_and_tested(found: dict[str, Image], platform: Platform) -> None:
+    """Add the services' images (built by `up`) and the images the e2e tests run."""
+    for name in sorted(platform.services):
+        _add(found, image_refs.service_image(platform, name), PROJECT, f"service {name}")
+    for key, ref in sorted(pins().test_images.items()):
+        if TEST_IMAGE_NEEDS.get(key) not in platform.left_out:  # its checks skip there
+            _add(found, ref, CACHE, f"e2e tests ({key})")
+
+
 def build(
     platform: Platform,
     facts: Facts,
@@ -173,48 +221,21 @@ def build(
     _add(found, pins().images["registry"], DOCKER, "image cache (local registry)")
     _add(found, python_base or image_refs.python_base(), DOCKER, "parent of the base image")
     project = platform.env.image_registry.rstrip("/") + "/"
-
-    def collect(refs: Iterator[str], user: str) -> None:
-        for ref in refs:
-            try:
-                _add(found, ref, PROJECT if ref.startswith(project) else CACHE, user)
-            except ImageRefError as exc:
-                raise StreamforgeError(
-                    f"{user} renders {exc}; fix the image values of that component"
-                ) from None
-
     entries: list[ChartEntry] = []
     missing: list[ChartEntry] = []
     for name in platform.enabled:
-        comp = platform.components[name]
-        if comp.chart:
-            chart = comp.chart
-            path = charts.cached_path(chart)
-            if fetch and helm is not None and not path.is_file():
-                charts.ensure(helm, chart, f"bom:{name}")
-            entry = ChartEntry(
-                name, chart.name, chart.version, chart.repo, str(path), path.is_file()
-            )
+        chart = platform.components[name].chart
+        if chart:
+            entry, text = _chart(platform, name, rendered.values.get(name, {}), helm, fetch)
             entries.append(entry)
-            if not entry.cached or helm is None:
+            if text is None:
                 missing.append(entry)
             else:
-                text = charts.template(
-                    helm,
-                    f"bom:{name}",
-                    path,
-                    name,
-                    comp.namespace,
-                    rendered.values.get(name, {}),
-                    platform.env.kubernetes_version,
-                )
-                collect(images_in(manifests(text)), f"chart {chart.name} ({name})")
-        collect(images_in(rendered.objects.get(name, [])), f"manifests of {name}")
-    for name in sorted(platform.services):
-        _add(found, image_refs.service_image(platform, name), PROJECT, f"service {name}")
-    for key, ref in sorted(pins().test_images.items()):
-        if TEST_IMAGE_NEEDS.get(key) not in platform.left_out:  # its checks skip there
-            _add(found, ref, CACHE, f"e2e tests ({key})")
+                user = f"chart {chart.name} ({name})"
+                _collect(found, images_in(manifests(text)), user, project)
+        objects = rendered.objects.get(name, [])
+        _collect(found, images_in(objects), f"manifests of {name}", project)
+    _built_and_tested(found, platform)
     order = {DOCKER: 0, CACHE: 1, PROJECT: 2}
     images = sorted(found.values(), key=lambda i: (order[i.where], i.ref))
     bom = Bom(platform.env.name, platform.env.profile, entries, images)

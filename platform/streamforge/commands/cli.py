@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from streamforge.model.schema import PROFILES, KindProvider
 
 if TYPE_CHECKING:
     from streamforge.commands.bom import Bom
+
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _platform(args: argparse.Namespace) -> Platform:
@@ -134,29 +137,6 @@ def cmd_doctor(args: argparse.Namespace) -> None:
     doctor.report(doctor.checks(provider))
 
 
-def cmd_hosts(args: argparse.Namespace) -> None:
-    from streamforge.commands import hosts
-    from streamforge.render.context import Facts
-    from streamforge.render.env import render
-    from streamforge.render.summary import hostnames
-
-    platform = _platform(args)
-    names = hostnames(platform, render(platform, Facts()))
-    # 127.0.0.1 reaches Traefik through kind's host port mappings on every OS; the MetalLB
-    # address is routable from the host on Linux only
-    address = args.address or "127.0.0.1"
-    path = Path(args.hosts_file)
-    if args.remove:
-        removed = hosts.remove(path)
-        console.info(f"{'removed the StreamForge block from' if removed else 'nothing in'} {path}")
-    elif args.apply:
-        hosts.apply(path, address, names)
-        console.info(f"{path} now resolves {len(names)} names to {address}")
-    else:
-        console.info(f"add these lines to {path} (or run with --apply):")
-        print(hosts.block(address, names), end="")
-
-
 def cmd_ca(args: argparse.Namespace) -> None:
     import base64
     import json
@@ -185,19 +165,24 @@ def _kind_subnet(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
-    sub = top.add_subparsers(dest="command", required=True)
+def _command(
+    sub: Subcommands, name: str, func: object, help_text: str, env: str = "local"
+) -> argparse.ArgumentParser:
+    """Add subcommand `name`, which runs `func(args)` and takes `--env` (default `env`)."""
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    p.add_argument("--env", default=env, help=f"env file under envs/ (default {env})")
+    p.set_defaults(func=func)
+    return p
 
-    def command(
-        name: str, func: object, help_text: str, env: str = "local"
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--env", default=env, help=f"env file under envs/ (default {env})")
-        p.set_defaults(func=func)
-        return p
 
-    p = command("render", cmd_render, "write every artefact of an env into a directory")
+def _profile_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
+
+
+def _build_commands(sub: Subcommands) -> None:
+    """render, up, bom and prefetch: what builds the replica, and its inputs."""
+    add = partial(_command, sub)
+    p = add("render", cmd_render, "write every artefact of an env into a directory")
     p.add_argument(
         "--output", "-o", help="directory (default build/rendered/<env> in the repository)"
     )
@@ -206,33 +191,43 @@ def parser() -> argparse.ArgumentParser:
         type=_kind_subnet,
         help="the docker kind network's subnet (default 172.18.0.0/16)",
     )
-    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
-    p = command("up", cmd_up, "bring up or converge the local kind replica")
+    _profile_argument(p)
+    p = add("up", cmd_up, "bring up or converge the local kind replica")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
+    _profile_argument(p)
     p.add_argument(
         "--offline",
         action="store_true",
         help="refuse (before changing anything) unless the caches hold everything needed",
     )
-    p = command("bom", cmd_bom, "every chart and image the replica needs (bill of materials)")
-    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
+    p = add("bom", cmd_bom, "every chart and image the replica needs (bill of materials)")
+    _profile_argument(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = command("prefetch", cmd_prefetch, "fill the chart and image caches for `up --offline`")
-    p.add_argument("--profile", choices=PROFILES, help="override the env's profile")
-    command("down", cmd_down, "remove the replica's cluster and registry (only those)")
-    command("status", cmd_status, "what of the replica runs, and where")
-    command("doctor", cmd_doctor, "check this machine can run the replica")
-    p = command("hosts", cmd_hosts, "print, add or remove the replica's names in /etc/hosts")
-    p.add_argument("--apply", action="store_true", help="add (or update) the marked block")
-    p.add_argument("--remove", action="store_true", help="remove the marked block")
-    p.add_argument("--address", help="address to resolve to (default 127.0.0.1)")
-    p.add_argument("--hosts-file", default="/etc/hosts", help="default /etc/hosts")
-    p = command("ca", cmd_ca, "export the replica's CA certificate for the host to trust")
+    p = add("prefetch", cmd_prefetch, "fill the chart and image caches for `up --offline`")
+    _profile_argument(p)
+
+
+def _operate_commands(sub: Subcommands) -> None:
+    """down, status, doctor, hosts and ca: operating the running replica and its host."""
+    from streamforge.commands import hosts
+
+    add = partial(_command, sub)
+    add("down", cmd_down, "remove the replica's cluster and registry (only those)")
+    add("status", cmd_status, "what of the replica runs, and where")
+    add("doctor", cmd_doctor, "check this machine can run the replica")
+    p = add("hosts", hosts.cmd_hosts, "print, add or remove the replica's names in /etc/hosts")
+    hosts.arguments(p)
+    p = add("ca", cmd_ca, "export the replica's CA certificate for the host to trust")
     p.add_argument("--output", "-o", default="streamforge-ca.crt", help="PEM file to write")
+
+
+def _develop_commands(sub: Subcommands) -> None:
+    """validate, new-service, base-image, deploy, bench, check-ci: each adds its arguments."""
+    from streamforge.commands import bench, check_ci, deploy, scaffold
     from streamforge.validate import env as validate
 
-    p = command(
+    add = partial(_command, sub)
+    p = add(
         "validate",
         validate.cli,
         "check rendered objects and values against the pinned schemas "
@@ -240,15 +235,21 @@ def parser() -> argparse.ArgumentParser:
         env="all",
     )
     validate.add_arguments(p)
-    from streamforge.commands import bench, deploy, scaffold
-    from streamforge.render import gitlab_ci
-
-    scaffold.arguments(command("new-service", scaffold.cmd_new_service, "generate a service"))
-    command("base-image", deploy.cmd_base_image, "build the unified base image")
-    p = command("deploy", deploy.cmd_deploy, "build, push and install a service into the replica")
+    scaffold.arguments(add("new-service", scaffold.cmd_new_service, "generate a service"))
+    add("base-image", deploy.cmd_base_image, "build the unified base image")
+    p = add("deploy", deploy.cmd_deploy, "build, push and install a service into the replica")
     deploy.deploy_arguments(p)
-    bench.arguments(command("bench", bench.cmd_bench, "time base image, new service and rebuilds"))
-    gitlab_ci.arguments(command("check-ci", gitlab_ci.cmd_check_ci, "check .gitlab-ci.yml offline"))
+    bench.arguments(add("bench", bench.cmd_bench, "time base image, new service and rebuilds"))
+    check_ci.arguments(add("check-ci", check_ci.cmd_check_ci, "check .gitlab-ci.yml offline"))
+
+
+def parser() -> argparse.ArgumentParser:
+    """The `streamforge` argument parser: one subcommand per nox session."""
+    top = argparse.ArgumentParser(prog="streamforge", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    _build_commands(sub)
+    _operate_commands(sub)
+    _develop_commands(sub)
     return top
 
 

@@ -26,54 +26,59 @@ def node_image(provider: KindProvider, facts: Facts) -> str:
     return facts.node_image or provider.node_image or pins().images["kind_node"]
 
 
+def _port(container: int, host: int) -> dict[str, Any]:
+    return {
+        "containerPort": container,
+        "hostPort": host,
+        "listenAddress": "127.0.0.1",
+        "protocol": "TCP",
+    }
+
+
+def _control_plane(
+    provider: KindProvider, image: str, mounts: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The control-plane node: it runs the ingress, so it maps the HTTP(S) host ports."""
+    return {
+        "role": "control-plane",
+        "image": image,
+        "labels": {"ingress-ready": "true", "streamforge.io/role": "control-plane"},
+        "extraPortMappings": [_port(80, provider.http_port), _port(443, provider.https_port)],
+        "extraMounts": mounts,
+    }
+
+
+def _worker(
+    platform: Platform, name: str, image: str, mounts: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The worker that mirrors homelab node `name`: its labels and its taints."""
+    node = platform.env.node(name)
+    assert node is not None
+    worker: dict[str, Any] = {
+        "role": "worker",
+        "image": image,
+        "labels": platform.node_labels(name),
+        "extraMounts": mounts,
+    }
+    if node.taints:
+        taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
+        worker["kubeadmConfigPatches"] = [
+            dump({"kind": "JoinConfiguration", "nodeRegistration": {"taints": taints}})
+        ]
+    return worker
+
+
 def render(platform: Platform, facts: Facts) -> str:
+    """The kind cluster config (YAML) of `platform`'s kind env with `facts`: a control plane
+    and one worker per `mirror_nodes` entry, all mounting the RWX host folder."""
     provider = platform.env.provider
     assert isinstance(provider, KindProvider)
     image = node_image(provider, facts)
     mounts = [
         {"hostPath": facts.rwx_host_dir or provider.shared_dir, "containerPath": RWX_NODE_PATH}
     ]
-    control_plane: dict[str, Any] = {
-        "role": "control-plane",
-        "image": image,
-        "labels": {"ingress-ready": "true", "streamforge.io/role": "control-plane"},
-        "extraPortMappings": [
-            {
-                "containerPort": 80,
-                "hostPort": provider.http_port,
-                "listenAddress": "127.0.0.1",
-                "protocol": "TCP",
-            },
-            {
-                "containerPort": 443,
-                "hostPort": provider.https_port,
-                "listenAddress": "127.0.0.1",
-                "protocol": "TCP",
-            },
-        ],
-        "extraMounts": mounts,
-    }
-    nodes = [control_plane]
-    for name in provider.mirror_nodes:
-        node = platform.env.node(name)
-        assert node is not None
-        worker: dict[str, Any] = {
-            "role": "worker",
-            "image": image,
-            "labels": platform.node_labels(name),
-            "extraMounts": mounts,
-        }
-        if node.taints:
-            taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in node.taints]
-            worker["kubeadmConfigPatches"] = [
-                dump(
-                    {
-                        "kind": "JoinConfiguration",
-                        "nodeRegistration": {"taints": taints},
-                    }
-                )
-            ]
-        nodes.append(worker)
+    nodes = [_control_plane(provider, image, mounts)]
+    nodes.extend(_worker(platform, name, image, mounts) for name in provider.mirror_nodes)
     config: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",

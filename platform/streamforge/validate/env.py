@@ -11,17 +11,21 @@ import argparse
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
+
+if TYPE_CHECKING:
+    from streamforge.model.load import Platform
+    from streamforge.render.context import Rendered
+    from streamforge.validate.objects import ObjectChecker
 
 SCHEMAS_ENV = "STREAMFORGE_SCHEMAS"
 CHART_VALUES_ENV = "STREAMFORGE_CHART_VALUES"
 # where a checkout next to the shared reference data finds it without flags
 DEFAULT_SCHEMAS = Path("..") / "shared" / "schemas"
 DEFAULT_CHART_VALUES = Path("..") / "shared" / "reference" / "chart-values"
-ARGO_API = "argoproj.io/v1alpha1"
 CONTENT = {
     "schemas": "the JSON schemas of the CRDs (crds/<group>/<kind>_<version>.json)",
     "chart-values": "each chart's values.yaml, values.schema.json and Chart.yaml",
@@ -84,86 +88,11 @@ def object_subject(component: str, obj: Any) -> str:
     return f"{component} {kind} {where}"
 
 
-def check_application(app: Any) -> list[tuple[str, str]]:
-    """What the Application CRD schema cannot say but ArgoCD needs to sync the homelab from
-    an empty cluster (ArgoCD docs: "Automated Sync Policy", "Sync Options", "OCI"): the
-    sources, a retry policy, namespace labels on a namespace ArgoCD creates only through
-    managedNamespaceMetadata, OCI charts in the 3.1 form."""
-    issues: list[tuple[str, str]] = []
-    if app.get("apiVersion") != ARGO_API or app.get("kind") != "Application":
-        issues.append(("apiVersion", f"expected {ARGO_API} Application"))
-    spec = app.get("spec") or {}
-    for key in ("project", "destination"):
-        if not spec.get(key):
-            issues.append((f"spec.{key}", "missing"))
-    if not spec.get("sources") and not spec.get("source"):
-        issues.append(("spec.sources", "missing"))
-    sync = spec.get("syncPolicy") or {}
-    if not (sync.get("retry") or {}).get("backoff"):
-        issues.append(
-            (
-                "spec.syncPolicy.retry",
-                "missing; ArgoCD does not retry a failed sync of the same commit: set a limit "
-                "and a backoff",
-            )
-        )
-    options = sync.get("syncOptions") or []
-    if sync.get("managedNamespaceMetadata") and "CreateNamespace=true" not in options:
-        issues.append(
-            (
-                "spec.syncPolicy.managedNamespaceMetadata",
-                "ignored without the sync option CreateNamespace=true",
-            )
-        )
-    for index, source in enumerate(spec.get("sources") or [spec.get("source") or {}]):
-        for key in ("repoURL", "targetRevision"):
-            if not source.get(key):
-                issues.append((f"spec.sources[{index}].{key}", "missing"))
-        repo = str(source.get("repoURL", ""))
-        if repo.startswith("oci://") and (source.get("chart") or source.get("path") != "."):
-            issues.append(
-                (
-                    f"spec.sources[{index}]",
-                    "an OCI Helm chart is repoURL oci://<registry>/<repo>/<chart> with path '.' "
-                    "and no chart (ArgoCD 3.1+)",
-                )
-            )
-    return issues
+def _schema_version(env_name: str, wanted: str, report: Report) -> tuple[int, int]:
+    """The Kubernetes schema version the objects of an env on Kubernetes `wanted` are checked
+    against (noted in `report`); an error when kubernetes-validate bundles none that old."""
+    from streamforge.validate.objects import pick_k8s_version
 
-
-def check_health_customisation(values: dict[str, Any]) -> list[tuple[str, str]]:
-    """ArgoCD judges an Application's health (so an app of apps waits for each sync wave) only
-    with the argocd-cm key `resource.customizations.health.argoproj.io_Application` (ArgoCD
-    docs, "Sync Phases and Waves"; removed from its defaults in 1.8)."""
-    from streamforge.render.argocd import APPLICATION_HEALTH_KEY
-
-    cm = (values.get("configs") or {}).get("cm") or {}
-    if "obj.status.health" in str(cm.get(APPLICATION_HEALTH_KEY, "")):
-        return []
-    return [
-        (
-            f'configs.cm["{APPLICATION_HEALTH_KEY}"]',
-            "missing: ArgoCD would not wait for an Application's health between sync waves; "
-            "set it to a Lua check returning obj.status.health",
-        )
-    ]
-
-
-def validate_env(
-    root: Path, env_name: str, schemas: Path, chart_values: Path, report: Report
-) -> None:
-    from ruamel.yaml import YAML
-
-    from streamforge.model.load import load_platform
-    from streamforge.render import runner_config
-    from streamforge.render.context import Facts
-    from streamforge.render.env import render
-    from streamforge.validate import values as validate_values
-    from streamforge.validate.objects import ObjectChecker, pick_k8s_version
-
-    platform = load_platform(root, env_name)
-    rendered = render(platform, Facts())
-    wanted = platform.env.kubernetes_version
     version = pick_k8s_version(wanted)
     if version is None:
         raise StreamforgeError(
@@ -176,37 +105,62 @@ def validate_env(
         f"{version[0]}.{version[1]} schemas"
         + ("" if exact else " (the closest version kubernetes-validate bundles)")
     )
-    checker = ObjectChecker(schemas, version)
-    for component in platform.enabled:
-        for obj in rendered.objects.get(component, []):
-            report.objects += 1
-            for path, message in checker.check(obj):
-                report.errors.append(
-                    Finding(env_name, object_subject(component, obj), path, message)
-                )
-        chart = platform.components[component].chart
-        if chart is None:
-            continue
-        if chart.name == runner_config.CHART:
-            # not in the offline chart set: its runner config.toml is what can be checked
-            for path, message in runner_config.check(rendered.values.get(component, {})):
-                report.errors.append(Finding(env_name, f"{component} values", path, message))
-        ref = validate_values.reference(chart, chart_values)
-        if ref is None:
-            report.warnings.append(
-                f"{env_name}: {component} values: not checked: no reference files for chart "
-                f"{chart.name} {chart.version} in {chart_values} (add "
-                f"{chart.name}-{chart.version}.values.yaml there)"
-            )
-            continue
-        report.values += 1
-        for path, message in validate_values.check(rendered.values.get(component, {}), ref):
+    return version
+
+
+def _check_component(
+    platform: Platform,
+    rendered: Rendered,
+    component: str,
+    checker: ObjectChecker,
+    chart_values: Path,
+    report: Report,
+) -> None:
+    """One enabled component: its objects against the schemas, its chart's values against the
+    chart's reference files in `chart_values` (a warning when there are none)."""
+    from streamforge.render import runner_config
+    from streamforge.validate import values as validate_values
+
+    env_name = platform.env.name
+    for obj in rendered.objects.get(component, []):
+        report.objects += 1
+        for path, message in checker.check(obj):
+            report.errors.append(Finding(env_name, object_subject(component, obj), path, message))
+    chart = platform.components[component].chart
+    if chart is None:
+        return
+    values = rendered.values.get(component, {})
+    if chart.name == runner_config.CHART:
+        # not in the offline chart set: its runner config.toml is what can be checked
+        for path, message in runner_config.check(values):
             report.errors.append(Finding(env_name, f"{component} values", path, message))
-    gitops = platform.env.gitops
+    ref = validate_values.reference(chart, chart_values)
+    if ref is None:
+        report.warnings.append(
+            f"{env_name}: {component} values: not checked: no reference files for chart "
+            f"{chart.name} {chart.version} in {chart_values} (add "
+            f"{chart.name}-{chart.version}.values.yaml there)"
+        )
+        return
+    report.values += 1
+    for path, message in validate_values.check(values, ref):
+        report.errors.append(Finding(env_name, f"{component} values", path, message))
+
+
+def _check_gitops(
+    platform: Platform, rendered: Rendered, version: tuple[int, int], report: Report
+) -> None:
+    """The Applications of a GitOps env against its ArgoCD version's Application CRD and
+    `check_application`, and the argocd values against `check_health_customisation`."""
+    from ruamel.yaml import YAML
+
+    from streamforge.validate import argocd_schema
+    from streamforge.validate.argocd_rules import check_application, check_health_customisation
+    from streamforge.validate.objects import ObjectChecker
+
+    env_name, gitops = platform.env.name, platform.env.gitops
     if gitops is None:
         return
-    from streamforge.validate import argocd_schema
-
     argo = ObjectChecker(argocd_schema.schema_dir(gitops.argocd_version), version)
     report.notes.append(
         f"{env_name}: ArgoCD {gitops.argocd_version}: Applications checked against its "
@@ -222,6 +176,25 @@ def validate_env(
             report.objects += 1
             for path, message in sorted({*argo.check(app), *check_application(app)}):
                 report.errors.append(Finding(env_name, f"argocd {rel}", path, message))
+
+
+def validate_env(
+    root: Path, env_name: str, schemas: Path, chart_values: Path, report: Report
+) -> None:
+    """Render env `env_name` of the repository at `root` and add to `report` what its objects
+    (CRDs from `schemas`), chart values (references in `chart_values`) and Applications break."""
+    from streamforge.model.load import load_platform
+    from streamforge.render.context import Facts
+    from streamforge.render.env import render
+    from streamforge.validate.objects import ObjectChecker
+
+    platform = load_platform(root, env_name)
+    rendered = render(platform, Facts())
+    version = _schema_version(env_name, platform.env.kubernetes_version, report)
+    checker = ObjectChecker(schemas, version)
+    for component in platform.enabled:
+        _check_component(platform, rendered, component, checker, chart_values, report)
+    _check_gitops(platform, rendered, version, report)
 
 
 def validate(root: Path, env_names: list[str], schemas: Path, chart_values: Path) -> Report:
