@@ -78,10 +78,10 @@ def up(platform: Platform, *, offline: bool = False, dry: bool = False) -> dict[
     state = State(drivers.load_state())  # refuses a same-named cluster of someone else's
     if state.hashes or drivers.cluster.exists():  # refuse a changed config before any change
         drivers.cluster.config_drift(kind_config)
-    counts = execute(plan_host(platform, kind_config), state, drivers)
+    counts = execute(plan_host(platform, kind_config), state, drivers, "host")
     rendered = render(platform, with_network(facts))  # the one render, with every fact
     state = State(drivers.load_state(), save=drivers.kube.write_state)
-    more = execute(plan_up(platform, rendered), state, drivers)
+    more = execute(plan_up(platform, rendered), state, drivers, "cluster")
     return {key: counts[key] + more[key] for key in counts}
 
 

@@ -71,15 +71,16 @@ def verdicts(steps: list[Step], state: State, driver: Driver) -> list[tuple[str,
     return found
 
 
-def execute(steps: list[Step], state: State, driver: Driver) -> dict[str, int]:
-    """Run the steps that are not done, in order, recording each cluster-side step's inputs
+def execute(steps: list[Step], state: State, driver: Driver, label: str = "") -> dict[str, int]:
+    """Run the steps that are not done, in order (progress lines `[<label> i/n] title`),
+    recording each cluster-side step's inputs
     once it succeeded. Returns counts: `ran`, `unchanged`, and `drifted` (of those that ran,
     the ones run to repair drift). Raises the first step's failure as a StreamforgeError (or
     StepError, classified by errors.as_step_error); later steps do not run."""
     counts = {"ran": 0, "unchanged": 0, "drifted": 0}
     ran: set[str] = set()
     for index, step in enumerate(steps, start=1):
-        console.step(f"[{index}/{len(steps)}] {step.title}")
+        console.step(f"[{label}{' ' if label else ''}{index}/{len(steps)}] {step.title}")
         verdict = assess(step, state, driver, ran)
         if not verdict.runs:
             console.skipped(step.name)
