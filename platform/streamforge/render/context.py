@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from streamforge.errors import ModelError, Problem, StreamforgeError
+from streamforge.model import facts as model_facts
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, check_pool
 from streamforge.model.schema import address_range
 from streamforge.model.sources import Origins, display_path
@@ -147,6 +148,10 @@ class Templates:
             "storage": env.storage,
             "gpu_nodes": gpu_nodes,
             "services": platform.services,
+            # the Kafka cluster: name, namespace, bootstrap, brokers, ca_secret (model/facts.py)
+            "kafka": model_facts.kafka(platform),
+            # whether a homelab node exists in this env (the replica has only mirrored ones)
+            "runs": self.runs,
             # names of the enabled components, e.g. `{% if "keycloak" in enabled %}`
             "enabled": platform.enabled,
             # the replica's CoreDNS rewrites, from the same list as production's DNS records
