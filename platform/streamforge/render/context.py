@@ -142,7 +142,6 @@ class Templates:
         gpu_nodes = [n for n in env.nodes if n.gpus and self.runs(n.name)]
         self.context: dict[str, Any] = {
             "env": env,
-            "replica": env.is_replica,
             "domain": env.domain,
             "net": self.addresses,
             "storage": env.storage,
