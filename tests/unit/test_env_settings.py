@@ -17,8 +17,9 @@ from ruamel.yaml import YAML
 from streamforge.errors import ModelError
 from streamforge.model.facts import kafka
 from streamforge.model.load import load_platform
-from streamforge.render import Facts, render
 from streamforge.render import services as service_values
+from streamforge.render.context import Facts
+from streamforge.render.env import render
 from streamforge.render.releases import merge_values
 from tests.conftest import REPO
 
