@@ -69,9 +69,9 @@ def test_dangling_dependency(model_copy: Path, edit: Edit, capsys) -> None:
     )
 
 
-def test_dependency_disabled_in_env(model_copy: Path, capsys) -> None:
+def test_dependency_disabled_in_env(model_copy: Path, edit: Edit, capsys) -> None:
     env = model_copy / "envs/local.yaml"
-    env.write_text(env.read_text() + "components:\n  metallb:\n    enabled: false\n")
+    edit(env, "\n  metallb:\n", "\n  metallb:\n    enabled: false\n")
     err = render_fails(capsys, model_copy)
     assert (
         f"envs/local.yaml:{line_of(env, '  metallb:')}: 'ingress-nginx' depends on "
@@ -139,9 +139,9 @@ def test_restricted_label_on_mirrored_node(model_copy: Path, edit: Edit, capsys)
     assert "use a streamforge.io/ label instead" in err
 
 
-def test_unknown_component_in_env(model_copy: Path, capsys) -> None:
+def test_unknown_component_in_env(model_copy: Path, edit: Edit, capsys) -> None:
     env = model_copy / "envs/local.yaml"
-    env.write_text(env.read_text() + "components:\n  trafik:\n    values: {}\n")
+    edit(env, "\ncomponents:\n", "\ncomponents:\n  trafik:\n    values: {}\n")
     err = render_fails(capsys, model_copy)
     assert (
         f"envs/local.yaml:{line_of(env, 'trafik')}: unknown component 'trafik'; "

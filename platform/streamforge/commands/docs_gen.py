@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streamforge.errors import ModelError
+from streamforge.model.facts import kafka
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
 from streamforge.model.schema import PROFILES, KindProvider
 from streamforge.render.image_refs import SITE_INPUTS, site_inputs_hash
@@ -242,7 +243,10 @@ def services_page(root: Path, existing: Callable[[str], bool] = lambda _: False)
             f"- **Address:** `https://{svc.hostname}.{domain}` (port {svc.port} in the pod)",
         ]
         if svc.kafka.user:
-            facts.append(f"- **Kafka user:** `{svc.kafka.user}` (SCRAM-SHA-512 on cluster `k3`)")
+            cluster = kafka(platform).name
+            facts.append(
+                f"- **Kafka user:** `{svc.kafka.user}` (SCRAM-SHA-512 on cluster `{cluster}`)"
+            )
         if svc.kafka.topics:
             facts.append(
                 "- **Topics:** "

@@ -365,6 +365,8 @@ class ComponentSettings(Strict):
     # its API groups; `up` prints the reason, and the e2e checks that need it skip with it.
     left_out: Annotated[str, Field(min_length=10)] | None = None
     values: dict[str, Any] = {}
+    # overrides of the component's `settings` (component.yaml), key by key (model/facts.py)
+    settings: dict[str, Any] = {}
 
 
 class GitOps(Strict):
@@ -494,6 +496,9 @@ class Component(Strict):
         Annotated[str, Field(pattern=r"^[a-z0-9-]+/(deployment|daemonset|statefulset)/[a-z0-9-]+$")]
     ] = []
     replica: ReplicaTreatment | None = None
+    # production's sizes and counts its templates read as `settings.<key>`; an env overrides
+    # them in `components.<name>.settings` (model/facts.py)
+    settings: dict[str, Any] = {}
 
 
 class KafkaTopic(Strict):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamforge.model.facts import kafka
 from streamforge.model.load import Platform
 from streamforge.model.schema import GitOps
 from streamforge.render.context import Rendered, dump, dump_all
@@ -160,6 +161,7 @@ def _services(platform: Platform, gitops: GitOps, wave: int) -> dict[str, str]:
     """Each service as an Application of the common chart, synced after every component."""
     from streamforge.render import services
 
+    namespace = kafka(platform).namespace  # services run in the Kafka cluster's namespace
     files: dict[str, str] = {}
     for name, values in services.all_values(platform).items():
         source = {
@@ -173,7 +175,7 @@ def _services(platform: Platform, gitops: GitOps, wave: int) -> dict[str, str]:
             f"service-{name}",
             wave,
             [source],
-            services.NAMESPACE,
+            namespace,
             _sync_policy(["ServerSideApply=true"]),
             {"streamforge.io/service": name},
         )

@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from streamforge.errors import ModelError, Problem, StreamforgeError
+from streamforge.model import facts as model_facts
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, check_pool
 from streamforge.model.schema import address_range
 from streamforge.model.sources import Origins, display_path
@@ -141,12 +142,15 @@ class Templates:
         gpu_nodes = [n for n in env.nodes if n.gpus and self.runs(n.name)]
         self.context: dict[str, Any] = {
             "env": env,
-            "replica": env.is_replica,
             "domain": env.domain,
             "net": self.addresses,
             "storage": env.storage,
             "gpu_nodes": gpu_nodes,
             "services": platform.services,
+            # the Kafka cluster: name, namespace, bootstrap, brokers, ca_secret (model/facts.py)
+            "kafka": model_facts.kafka(platform),
+            # whether a homelab node exists in this env (the replica has only mirrored ones)
+            "runs": self.runs,
             # names of the enabled components, e.g. `{% if "keycloak" in enabled %}`
             "enabled": platform.enabled,
             # the replica's CoreDNS rewrites, from the same list as production's DNS records

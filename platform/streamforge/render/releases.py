@@ -3,11 +3,13 @@ values) and its post-install objects."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from streamforge.errors import ModelError, Problem
+from streamforge.model.facts import settings as component_settings
 from streamforge.model.load import Platform
-from streamforge.model.sources import deep_merge, display_path
+from streamforge.model.sources import display_path
 from streamforge.render.context import Facts, Rendered, Templates, dump, dump_all
 
 
@@ -18,9 +20,11 @@ def render(platform: Platform, facts: Facts) -> Rendered:
     for index, name in enumerate(platform.enabled, start=1):
         comp = platform.components[name]
         folder = platform.component_dir(name)
+        settings = component_settings(platform, name)
         values: dict[str, Any] = {}
         if (folder / "values.yaml").is_file():
-            values = (templates.render(folder / "values.yaml", component=comp) or [{}])[0] or {}
+            rendered = templates.render(folder / "values.yaml", component=comp, settings=settings)
+            values = (rendered or [{}])[0] or {}
             if not isinstance(values, dict):
                 raise ModelError(
                     [
@@ -34,12 +38,12 @@ def render(platform: Platform, facts: Facts) -> Rendered:
                 )
         setting = platform.env.components.get(name)
         if setting and setting.values:
-            values = deep_merge(values, setting.values)
+            values = merge_values(values, setting.values)
         objects: list[dict[str, Any]] = []
         for path in sorted(folder.glob("manifests/*.yaml")):
             objects.extend(
                 obj
-                for obj in templates.render(path, component=comp, values=values)
+                for obj in templates.render(path, component=comp, values=values, settings=settings)
                 # an object served by a component the env leaves out could never be applied
                 if not platform.left_out_api(obj.get("apiVersion", ""))
             )
@@ -58,3 +62,19 @@ def render(platform: Platform, facts: Facts) -> Rendered:
         listing.append(entry)
     out.files["releases.yaml"] = dump({"env": platform.env.name, "releases": listing})
     return out
+
+
+def merge_values(base: Any, override: Any) -> Any:
+    """An env's `values` over a component's: maps merge key by key, a list or scalar replaces,
+    and null removes the component's key, as a null in a values file removes a chart default
+    in Helm ("Deleting a default key", helm.sh/docs/chart_template_guide/values_files). A null
+    for a key the component does not write stays, so it reaches Helm and does just that."""
+    if not (isinstance(base, Mapping) and isinstance(override, Mapping)):
+        return override
+    merged = dict(base)
+    for key, value in override.items():
+        if value is None and key in merged:
+            del merged[key]
+        else:
+            merged[key] = merge_values(merged.get(key), value)
+    return merged

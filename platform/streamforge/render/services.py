@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from streamforge.errors import ModelError, Problem
+from streamforge.model import facts
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.model.schema import Service
 from streamforge.model.sources import deep_merge, display_path
 from streamforge.render import image_refs
 
 CHART = Path("platform") / "charts" / "service"
-# Strimzi's operators watch the namespace of the Kafka cluster `k3`, and write each KafkaUser's
-# secret there; services run in it so they can mount that secret and the cluster CA.
+# Strimzi's operators watch the namespace of the Kafka cluster, and write each KafkaUser's
+# secret there; services run in it so they can mount that secret and the cluster CA. The
+# cluster, its namespace and bootstrap address come from the model (model/facts.py `kafka`);
+# NAMESPACE is the strimzi component's namespace for the callers that have no platform at hand
+# (a test checks it matches).
 NAMESPACE = "kafka"
-KAFKA_CLUSTER = "k3"
-KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap.{NAMESPACE}.svc:9093"
-# brokers of k3 in the local replica (production runs 3): topic replicas are capped to it
-REPLICA_BROKERS = 1
 KAFKA_API = "kafka.strimzi.io/v1"
 ACCESS_MODES = {"rwo": "ReadWriteOnce", "rwx": "ReadWriteMany"}
 
@@ -49,6 +49,7 @@ def own_values(platform: Platform, name: str) -> dict[str, Any]:
 
 def chart_values(platform: Platform, service: Service) -> dict[str, Any]:
     env = platform.env
+    kafka = facts.kafka(platform)
     repository, _, tag = image_refs.service_image(platform, service.name).rpartition(":")
     kafka_used = bool(service.kafka.user or service.kafka.topics or service.kafka.consumes)
     # where the env leaves Strimzi out, the service deploys without its KafkaUser/KafkaTopics
@@ -60,17 +61,16 @@ def chart_values(platform: Platform, service: Service) -> dict[str, Any]:
         "route": {"enabled": True, "host": service.hostname, "domain": env.domain},
         "kafka": {
             "enabled": kafka_used,
-            "cluster": KAFKA_CLUSTER,
-            "namespace": NAMESPACE,
-            "bootstrapServers": KAFKA_BOOTSTRAP,
+            "cluster": kafka.name,
+            "namespace": kafka.namespace,
+            "bootstrapServers": kafka.bootstrap,
             "user": service.kafka.user or service.name,
             "topics": [
                 {
                     "name": topic.name,
                     "partitions": topic.partitions,
-                    "replicas": min(topic.replicas, REPLICA_BROKERS)
-                    if env.is_replica
-                    else topic.replicas,
+                    # no more replicas than the env's brokers (one in the replica)
+                    "replicas": min(topic.replicas, kafka.brokers),
                 }
                 for topic in service.kafka.topics
             ],
