@@ -68,7 +68,7 @@ def test_a_changed_kind_config_stops_up_with_the_difference_and_the_fix(
     said = [line for line in stopped.stdout.splitlines() if "another kind config" in line]
     assert len(said) == 1, stopped.stdout[-3000:]
     message = said[0]
-    assert "k2w-9" in message and "(absent)" in message
+    assert "nodes: control-plane, k2w-7, k2w-8, k2w-9 -> control-plane, k2w-7, k2w-8" in message
     assert "`nox -s down && nox -s up`" in message
     assert recorded() == before
 

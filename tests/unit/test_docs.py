@@ -121,8 +121,9 @@ def test_strict_build_makes_every_section(site: Path) -> None:
 def test_architecture_diagrams_are_mermaid_blocks(site: Path) -> None:
     html = (site / "architecture" / "index.html").read_text(encoding="utf-8")
     blocks = re.findall(r'<pre class="mermaid"><code>(.*?)</code></pre>', html, re.S)
-    assert len(blocks) == 2
-    assert "flowchart" in blocks[0] and "k2w-8" in blocks[1]
+    assert len(blocks) == 3
+    assert "flowchart" in blocks[0] and "k2w-8" in blocks[2]
+    assert "plan.up.plan_host" in blocks[1]  # what `up` does, with the real module names
 
 
 def test_component_matrix_lists_every_component_and_version(site: Path) -> None:

@@ -15,6 +15,7 @@ from streamforge.errors import StreamforgeError
 from streamforge.execute import charts, docker_host, images
 from streamforge.execute.drivers import Drivers
 from streamforge.execute.executor import execute
+from streamforge.model.facts import kafka
 from streamforge.model.load import Platform, find_root, load_platform
 from streamforge.plan.steps import State, describe
 from streamforge.plan.up import plan_deploy
@@ -31,7 +32,7 @@ def api_groups_used(drivers: Drivers, name: str) -> set[str]:
         f"service:{name}",
         platform.root / services.CHART,
         name,
-        services.NAMESPACE,
+        kafka(platform).namespace,
         services.chart_values(platform, platform.services[name]),
         platform.env.kubernetes_version,  # the node image's (checked by load)
     )

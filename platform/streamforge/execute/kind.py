@@ -14,6 +14,7 @@ from streamforge import run
 from streamforge.errors import StreamforgeError
 from streamforge.execute.kube import Kube
 from streamforge.execute.tools import Resolved
+from streamforge.model.load import HOMELAB_NODE_LABEL
 from streamforge.render.parity import diff
 
 # kube-system/<this>: the kind config the cluster was created from
@@ -76,11 +77,18 @@ class KindCluster:
             self.kube.write_configmap(CONFIG_MAP, {CONFIG_KEY: wanted})
             return
         safe = YAML(typ="safe", pure=True)
-        found = diff(safe.load(self.recorded), safe.load(wanted))
+        before, after = safe.load(self.recorded), safe.load(wanted)
+        found = diff(before, after)
         if not found:
             return
-        shown = "; ".join(f"{key}: {_shown(old)} -> {_shown(new)}" for key, old, new in found[:3])
-        more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+        nodes = (_nodes(before), _nodes(after))
+        if nodes[0] != nodes[1]:  # say it as the env does: which homelab nodes are mirrored
+            shown, more = f"nodes: {', '.join(nodes[0])} -> {', '.join(nodes[1])}", ""
+        else:
+            shown = "; ".join(
+                f"{key}: {_shown(old)} -> {_shown(new)}" for key, old, new in found[:3]
+            )
+            more = f" and {len(found) - 3} more" if len(found) > 3 else ""
         raise StreamforgeError(
             f"{self.env_file}: kind cluster '{self.name}' was created from another kind config "
             f"({shown}{more}); kind cannot change a running cluster: recreate it with "
@@ -100,3 +108,11 @@ def _shown(value: Any) -> str:
     if type(value) is object:  # parity.diff's marker of a key one side lacks
         return "(absent)"
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _nodes(config: Any) -> list[str]:
+    """The kind config's nodes by the homelab node each stands for (else its role)."""
+    return [
+        str((node.get("labels") or {}).get(HOMELAB_NODE_LABEL, node.get("role")))
+        for node in (config or {}).get("nodes") or []
+    ]

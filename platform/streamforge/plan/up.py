@@ -10,6 +10,7 @@ nothing here talks to Docker or a cluster (files of the checkout are read for im
 
 from __future__ import annotations
 
+from streamforge.model import facts
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
 from streamforge.model.schema import KindProvider
@@ -144,10 +145,11 @@ def service_step(platform: Platform, name: str, base: str) -> Step:
     values = services.chart_values(platform, platform.services[name])
     image = PushImage(ref, root, root / "services" / name / "Dockerfile", base)
     url = f"https://{platform.services[name].hostname}.{platform.env.domain}"
-    action = InstallService(name, image, root / services.CHART, services.NAMESPACE, values, url)
+    namespace = facts.kafka(platform).namespace  # services run beside their Kafka cluster
+    action = InstallService(name, image, root / services.CHART, namespace, values, url)
     return Step(
         f"service:{name}",
-        f"service {name}: build, push, install the common chart in {services.NAMESPACE}",
+        f"service {name}: build, push, install the common chart in {namespace}",
         action,
         inputs=digest(values, base, ref),
     )
