@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamforge.model.load import Platform
-from streamforge.model.schema import GitOps
+from streamforge.model.schema.env import GitOps
 from streamforge.render.context import Rendered, dump, dump_all
 
 WAVE = "argocd.argoproj.io/sync-wave"
