@@ -41,7 +41,7 @@ class Case:
         return sorted(
             p.relative_to(self.folder)
             for p in self.folder.rglob("*")
-            if p.is_file() and p.name not in META
+            if p.is_file() and str(p.relative_to(self.folder)) not in META
         )
 
     @property
