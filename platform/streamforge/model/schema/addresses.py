@@ -9,7 +9,8 @@ from streamforge.model.schema.base import Invalid
 
 
 def ipv4(value: str, example: str = "`192.168.1.153`") -> ipaddress.IPv4Address:
-    """Parse an IPv4 address; `example` is a valid value of the field being read."""
+    """`value` as an IPv4 address; raises Invalid whose fix offers `example`, a valid value of
+    the field being read."""
     try:
         return ipaddress.IPv4Address(value)
     except ValueError:
@@ -19,8 +20,8 @@ def ipv4(value: str, example: str = "`192.168.1.153`") -> ipaddress.IPv4Address:
 
 
 def network(value: str) -> ipaddress.IPv4Network:
-    """Parse a CIDR such as 192.168.1.0/24; a CIDR with host bits set is refused with the
-    network it probably means."""
+    """`value`, a CIDR such as 192.168.1.0/24, as a network; raises Invalid when it is none,
+    and for a CIDR with host bits set names the network it probably means."""
     try:
         return ipaddress.IPv4Network(value)
     except ValueError:
@@ -36,7 +37,9 @@ def network(value: str) -> ipaddress.IPv4Network:
 
 
 def address_range(value: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
-    """Parse `a.b.c.d-e.f.g.h` or a CIDR into first and last address."""
+    """The first and last address of `value`, a range `a.b.c.d-e.f.g.h` or a CIDR; raises
+    Invalid (with a range or CIDR to write instead) when it is neither, ends before it
+    starts, or is a CIDR with host bits set."""
     pool_example = "`192.168.1.144/28` or `192.168.1.150-192.168.1.169`"
     if "-" in value:
         first, last = (ipv4(part.strip(), pool_example) for part in value.split("-", 1))

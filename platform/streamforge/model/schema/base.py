@@ -26,4 +26,6 @@ class Invalid(ValueError):
 
 
 class Strict(BaseModel):
+    """A model that refuses unknown keys (pydantic `extra_forbidden`) and is immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
