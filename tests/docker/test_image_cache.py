@@ -27,7 +27,7 @@ from streamforge.commands.cli import main
 from streamforge.execute import registry as local_registry
 from streamforge.model.images import parse
 from streamforge.model.load import load_platform
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render.mirrors import hosts_toml, write_script
 from tests.conftest import REPO, copy_model, missing
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from streamforge.execute import docker_host, registry
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render import image_refs
 from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
 from tests.e2e.test_lifecycle import ALWAYS, steps_that_ran

@@ -20,7 +20,7 @@ import pytest
 from streamforge.execute import docker_host
 from streamforge.model.load import HOMELAB_NODE_LABEL
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render import image_refs
 from tests.e2e.conftest import (
     apply,

@@ -4,14 +4,11 @@ behaviour (ArgoCD docs, user guide) it encodes."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
 from streamforge.render.context import Facts
 from streamforge.render.env import render
@@ -175,16 +172,6 @@ def test_large_crds_are_applied_server_side(homelab: tuple[Any, dict[str, Any]])
     for rel, app in applications(homelab[1]).items():
         if rel.startswith("argocd/"):
             assert "ServerSideApply=true" in app["spec"]["syncPolicy"]["syncOptions"], rel
-
-
-def test_an_argocd_older_than_3_1_is_refused(
-    model_copy: Path, edit: Callable[[Path, str, str], None]
-) -> None:
-    edit(model_copy / "envs/homelab.yaml", "argocd_version: v3.1.9", "argocd_version: v3.0.12")
-    with pytest.raises(ModelError) as caught:
-        load_platform(model_copy, "homelab")
-    message = str(caught.value)
-    assert "homelab.yaml" in message and "argocd_version" in message and "v3.1.0" in message
 
 
 def test_the_pinned_argocd_version_is_the_one_the_argocd_chart_installs() -> None:

@@ -10,7 +10,7 @@ import pytest
 from streamforge.errors import StepError
 from streamforge.execute import charts
 from streamforge.execute.tools import Resolved
-from streamforge.model.schema import Chart
+from streamforge.model.schema.component import Chart
 
 METALLB = Chart(repo="https://metallb.github.io/metallb", name="metallb", version="0.14.9")
 

@@ -122,21 +122,6 @@ def test_node_image_override_order(model_copy: Path, edit) -> None:
     assert {n["image"] for n in overridden["nodes"]} == {"mirror.example.com/kindest/node:v1.36.1"}
 
 
-def test_a_bad_node_image_names_file_and_field(model_copy: Path, edit) -> None:
-    from streamforge.errors import ModelError
-
-    edit(
-        model_copy / "envs" / "local.yaml",
-        "  cluster_name: streamforge\n",
-        "  cluster_name: streamforge\n  node_image: Kindest/Node::v1\n",
-    )
-    with pytest.raises(ModelError) as caught:
-        load_platform(model_copy, "local")
-    message = str(caught.value)
-    assert "envs/local.yaml" in message and "provider.node_image" in message
-    assert "'Kindest/Node::v1' is not an image reference" in message
-
-
 @pytest.mark.parametrize("command", [["up", "--dry-run"], ["bom"]])
 def test_a_bad_node_image_variable_is_one_line_before_anything_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]

@@ -3,11 +3,6 @@ on CI's machines): its dependents still install, without the objects its API ser
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
 from streamforge.render import services
 from streamforge.render.env import render
@@ -36,31 +31,3 @@ def test_services_deploy_without_kafka_objects_where_strimzi_is_left_out() -> No
     dummy = "dummy-service"
     assert services.chart_values(local, local.services[dummy])["kafka"]["enabled"] is True
     assert services.chart_values(ci, ci.services[dummy])["kafka"]["enabled"] is False
-
-
-def probe_env(root: Path, text: str) -> ModelError:
-    """The ModelError of loading env `probe` (extends local, then `text`) in a repo copy."""
-    env = root / "envs"
-    env.mkdir()
-    (env / "probe.yaml").write_text(f"extends: local\nname: probe\ndescription: probe\n{text}")
-    for name in ("homelab", "local"):
-        (env / f"{name}.yaml").write_text((REPO / "envs" / f"{name}.yaml").read_text())
-    (root / "platform").symlink_to(REPO / "platform")
-    (root / "services").symlink_to(REPO / "services")
-    with pytest.raises(ModelError) as err:
-        load_platform(root, "probe")
-    return err.value
-
-
-def test_a_component_both_enabled_and_left_out_is_refused(tmp_path: Path) -> None:
-    err = probe_env(
-        tmp_path,
-        "components:\n  strimzi:\n    enabled: true\n    left_out: not buildable on this machine\n",
-    )
-    assert "envs/probe.yaml" in str(err)
-    assert "is both enabled and left out; remove enabled: true or left_out" in str(err)
-
-
-def test_an_env_node_image_of_another_kubernetes_version_is_refused(tmp_path: Path) -> None:
-    err = probe_env(tmp_path, "provider:\n  node_image: kindest/node:v1.30.0\n")
-    assert "envs/probe.yaml:5: node_image kindest/node:v1.30.0 runs Kubernetes v1.30.0" in str(err)

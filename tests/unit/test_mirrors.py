@@ -6,9 +6,6 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pytest
-
-from streamforge.errors import ModelError
 from streamforge.model.load import load_platform
 from streamforge.render.context import Facts
 from streamforge.render.env import render
@@ -68,32 +65,3 @@ def test_an_env_mirror_replaces_the_cache_for_its_registry(model_copy: Path, edi
         "https://quay-mirror.example.com": {"capabilities": ["pull", "resolve"]}
     }
     assert list(hosts["ghcr.io"]["host"]) == ["http://streamforge-registry:5000/v2/ghcr.io"]
-
-
-@pytest.mark.parametrize(
-    ("snippet", "expected"),
-    [
-        (
-            "  mirrors:\n    dockerhub:\n      url: https://harbor.example.com\n",
-            "'dockerhub' is not a registry host name",
-        ),
-        (
-            "  mirrors:\n    docker.io:\n      url: harbor.example.com\n",
-            "provider.mirrors.docker.io.url",
-        ),
-        (
-            "  mirrors:\n    docker.io:\n      url: https://h.example.com\n"
-            "      ca_file: certs/nope.pem\n",
-            "ca_file 'certs/nope.pem' of the docker.io mirror is not a file",
-        ),
-    ],
-)
-def test_a_bad_mirror_names_file_field_and_fix(
-    model_copy: Path, edit, snippet: str, expected: str
-) -> None:
-    edit(model_copy / "envs" / "local.yaml", "  mirror_nodes:", snippet + "  mirror_nodes:")
-    with pytest.raises(ModelError) as caught:
-        load_platform(model_copy, "local")
-    (problem,) = caught.value.problems
-    assert problem.file.endswith("envs/local.yaml") and problem.line > 0
-    assert expected in f"{problem.problem}; {problem.fix}"

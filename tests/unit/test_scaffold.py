@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.commands import scaffold
-from streamforge.model.schema import Service
+from streamforge.model.schema.service import Service
 from tests.conftest import REPO, missing
 
 TEMPLATE = REPO / scaffold.SCAFFOLD

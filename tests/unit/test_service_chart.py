@@ -15,7 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from streamforge.model.load import Platform, load_platform
-from streamforge.model.schema import Service
+from streamforge.model.schema.service import Service
 from streamforge.render import image_refs, services
 from streamforge.render.context import dump
 from tests.conftest import REPO, missing

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.model.schema import Chart
+from streamforge.model.schema.component import Chart
 from streamforge.validate.env import validate
 from streamforge.validate.values import check, reference
 from tests.conftest import REPO, missing

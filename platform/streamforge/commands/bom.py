@@ -27,7 +27,7 @@ from streamforge.execute.tools import Resolved
 from streamforge.model.images import ImageRefError, parse
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render import image_refs
 from streamforge.render.context import Facts
 from streamforge.render.env import render

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from streamforge import console
 from streamforge.errors import DEBUG_ENV, ModelError, StreamforgeError, unexpected
 from streamforge.model.load import Platform, find_root, load_platform
-from streamforge.model.schema import PROFILES, KindProvider
+from streamforge.model.schema.base import PROFILES
+from streamforge.model.schema.provider import KindProvider
 
 if TYPE_CHECKING:
     from streamforge.commands.bom import Bom
@@ -129,7 +130,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> None:
     from streamforge.commands import doctor
-    from streamforge.model.schema import KindProvider
+    from streamforge.model.schema.provider import KindProvider
 
     platform = _platform(args)
     provider = platform.env.provider

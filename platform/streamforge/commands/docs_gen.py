@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from streamforge.errors import ModelError
 from streamforge.model.facts import kafka
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, env_names, load_platform
-from streamforge.model.schema import PROFILES, KindProvider
+from streamforge.model.schema.base import PROFILES
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render.image_refs import SITE_INPUTS, site_inputs_hash
 
 if TYPE_CHECKING:

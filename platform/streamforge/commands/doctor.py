@@ -14,7 +14,7 @@ from streamforge.errors import StreamforgeError
 from streamforge.execute import docker_host
 from streamforge.execute.tools import ToolError, platform_key, resolve
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 
 MIN_CPUS = 4
 MIN_MEMORY_GIB = 8

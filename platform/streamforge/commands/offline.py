@@ -19,7 +19,7 @@ from streamforge.execute.registry import cache_host, cache_registry_running, ima
 from streamforge.model.images import parse
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render import image_refs
 from streamforge.render.context import Facts
 

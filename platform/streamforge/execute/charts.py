@@ -16,7 +16,7 @@ from streamforge import console
 from streamforge.errors import StepError
 from streamforge.execute.helm import helm
 from streamforge.execute.tools import Resolved, cache_folder
-from streamforge.model.schema import Chart
+from streamforge.model.schema.component import Chart
 from streamforge.render.context import dump
 
 CACHE_ENV = "STREAMFORGE_CHART_CACHE"

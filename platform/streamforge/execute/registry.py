@@ -18,7 +18,7 @@ from streamforge.execute import docker_host
 from streamforge.execute.docker_host import MANAGED, REGISTRY, networks_of, ours
 from streamforge.execute.tools import cache_folder
 from streamforge.model.images import parse
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render import mirrors
 from streamforge.render.context import dump
 

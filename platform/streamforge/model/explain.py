@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from streamforge.errors import Problem
-from streamforge.model.schema import Invalid
+from streamforge.model.schema.base import Invalid
 from streamforge.model.sources import Loc, Origins
 
 

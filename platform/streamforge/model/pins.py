@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from streamforge.errors import ModelError, Problem
 from streamforge.model import sources
-from streamforge.model.schema import Invalid
+from streamforge.model.schema.base import Invalid
 
 PINS_FILE = Path(__file__).resolve().parents[2] / "pins.yaml"
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamforge.model.schema import Chart
+from streamforge.model.schema.component import Chart
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from streamforge.model import facts
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.plan.actions import (
     BuildBase,
     CreateCluster,

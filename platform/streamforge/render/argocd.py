@@ -21,7 +21,7 @@ from typing import Any
 
 from streamforge.model.facts import kafka
 from streamforge.model.load import Platform
-from streamforge.model.schema import GitOps
+from streamforge.model.schema.env import GitOps
 from streamforge.render.context import Rendered, dump, dump_all
 
 WAVE = "argocd.argoproj.io/sync-wave"

@@ -14,8 +14,9 @@ from ruamel.yaml.error import YAMLError
 
 from streamforge.errors import ModelError, Problem, StreamforgeError
 from streamforge.model import facts as model_facts
-from streamforge.model.load import HOMELAB_NODE_LABEL, Platform, check_pool
-from streamforge.model.schema import address_range
+from streamforge.model.checks.network import check_pool
+from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
+from streamforge.model.schema.addresses import address_range
 from streamforge.model.sources import Origins, display_path
 from streamforge.render import dns, image_refs
 

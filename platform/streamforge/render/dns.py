@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from streamforge.model.schema import DnsRecord, Env
+from streamforge.model.schema.env import DnsRecord, Env
 
 # What each model address is inside the replica's cluster. A record with a fixed LAN address
 # has no stand-in there, so the replica leaves it out (the parity page lists it).

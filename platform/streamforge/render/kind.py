@@ -6,7 +6,7 @@ from typing import Any
 
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
-from streamforge.model.schema import KindProvider
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render.context import Facts, dump
 
 # Where the host folder that backs the RWX class is mounted in every node.

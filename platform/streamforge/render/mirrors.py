@@ -17,9 +17,10 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from streamforge.model.checks.cluster import mirror_ca
 from streamforge.model.images import DOCKER_HUB, upstream_server
-from streamforge.model.load import Platform, mirror_ca
-from streamforge.model.schema import KindProvider
+from streamforge.model.load import Platform
+from streamforge.model.schema.provider import KindProvider
 from streamforge.render.context import Rendered
 from streamforge.render.kind import REGISTRY_NAME
 

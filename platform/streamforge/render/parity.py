@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from streamforge.model.load import Platform, load_platform
-from streamforge.model.schema import Component
+from streamforge.model.schema.component import Component
 from streamforge.render.context import Facts, Rendered, addresses
 from streamforge.render.env import render
 

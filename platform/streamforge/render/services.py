@@ -15,7 +15,7 @@ from typing import Any
 from streamforge.errors import ModelError, Problem
 from streamforge.model import facts
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
-from streamforge.model.schema import Service
+from streamforge.model.schema.service import Service
 from streamforge.model.sources import deep_merge, display_path
 from streamforge.render import image_refs
 

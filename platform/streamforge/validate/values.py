@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 from ruamel.yaml import YAML
 
-from streamforge.model.schema import Chart
+from streamforge.model.schema.component import Chart
 from streamforge.model.sources import deep_merge
 from streamforge.validate.objects import Issue, explain, format_path, unknown_key_message
 
