@@ -319,3 +319,19 @@ def test_site_hash_changes_with_docs_and_data_only(tmp_path: Path) -> None:
     comp = root / "platform/components/metallb/component.yaml"
     comp.write_text(comp.read_text().replace("0.14.9", "0.15.0"))
     assert site_inputs_hash(root) != second
+
+
+def test_built_site_is_refused_when_missing_or_older_than_its_inputs(tmp_path: Path) -> None:
+    from streamforge.commands.docs import site_stamp
+    from streamforge.errors import StreamforgeError
+
+    root = copy_docs_inputs(tmp_path / "repo")
+    with pytest.raises(StreamforgeError, match=r"no built docs site .*run `nox -s docs` first"):
+        site_stamp.built_site(root)
+    site = root / site_stamp.SITE_DIR
+    site.mkdir(parents=True)
+    site_stamp.stamp(site, root)
+    assert site_stamp.built_site(root) == site
+    (root / "docs/index.md").write_text((root / "docs/index.md").read_text() + "\nmore\n")
+    with pytest.raises(StreamforgeError, match="older than docs/ or the data; run `nox -s docs`"):
+        site_stamp.built_site(root)
