@@ -17,7 +17,9 @@ def test_a_silent_command_gets_still_running_lines(monkeypatch, capsys) -> None:
     assert printed.index("still running") < printed.index("ready")
 
 
-def test_output_resets_the_heartbeat_timer(monkeypatch, capsys) -> None:
+def test_output_resets_the_heartbeat_timer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Lines 0.1 s apart for longer than the heartbeat interval: no "still running" while
     they come (each line resets the timer), then one after the output stops."""
     monkeypatch.setattr(run, "HEARTBEAT_SECONDS", 1.5)
