@@ -321,17 +321,24 @@ def test_site_hash_changes_with_docs_and_data_only(tmp_path: Path) -> None:
     assert site_inputs_hash(root) != second
 
 
-def test_built_site_is_refused_when_missing_or_older_than_its_inputs(tmp_path: Path) -> None:
-    from streamforge.commands.docs import site_stamp
+def test_up_takes_the_built_site_only_while_its_stamp_matches_the_inputs(tmp_path: Path) -> None:
+    """The docs hook stamps a built site; `up` (execute.images.built_site) refuses a missing or
+    stale one, so the docs-site image never packages an older site."""
+    mkdocs_available()
+    from mkdocs.config import load_config
+
+    from streamforge.commands.docs import hooks
     from streamforge.errors import StreamforgeError
+    from streamforge.execute.images import SITE_DIR, built_site
 
     root = copy_docs_inputs(tmp_path / "repo")
     with pytest.raises(StreamforgeError, match=r"no built docs site .*run `nox -s docs` first"):
-        site_stamp.built_site(root)
-    site = root / site_stamp.SITE_DIR
-    site.mkdir(parents=True)
-    site_stamp.stamp(site, root)
-    assert site_stamp.built_site(root) == site
+        built_site(root)
+    config = load_config(str(root / "mkdocs.yml"))
+    assert Path(config.site_dir) == root / SITE_DIR
+    (root / SITE_DIR).mkdir(parents=True)
+    hooks.on_post_build(config)
+    assert built_site(root) == root / SITE_DIR
     (root / "docs/index.md").write_text((root / "docs/index.md").read_text() + "\nmore\n")
     with pytest.raises(StreamforgeError, match="older than docs/ or the data; run `nox -s docs`"):
-        site_stamp.built_site(root)
+        built_site(root)

@@ -12,7 +12,7 @@ generated from the repository's own data, so no committed copy can drift from th
 - `services/index.md`        the service catalog (`services_page`)
 
 `pages` lists them all and expands the chapters marker of written pages; `page_parts` holds
-the markdown building blocks; `env_models` loads the envs the pages describe; `site_stamp`
-stamps a built site with the hash of its inputs and checks it. Only `hooks` imports mkdocs, so
-the pages can be tested and reused without it.
+the markdown building blocks; `env_models` loads the envs the pages describe; `hooks` also
+stamps the built site with the hash of its inputs (`execute.images.built_site` checks it). Only
+`hooks` imports mkdocs, so the pages can be tested and reused without it.
 """

@@ -2,7 +2,8 @@
 
 mkdocs calls `on_files`, which adds the generated pages (`pages.generated_pages`) as in-memory
 files, `on_page_markdown`, which expands the chapters marker, and `on_post_build`, which stamps
-the built site (`site_stamp`). Imports are absolute: mkdocs runs this file as a plain module.
+the built site with the hash of its inputs (read back by `execute.images.built_site`). Imports
+are absolute: mkdocs runs this file as a plain module.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamforge.commands.docs import site_stamp
 from streamforge.commands.docs.env_models import DocsGenerationError
 from streamforge.commands.docs.pages import CHAPTERS_MARKER, chapter_list, generated_pages
-from streamforge.render.image_refs import SITE_INPUTS
+from streamforge.execute.images import STAMP
+from streamforge.render.image_refs import SITE_INPUTS, site_inputs_hash
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -75,8 +76,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    """Stamp the built site with the hash of its inputs (see `site_stamp.built_site`)."""
-    site_stamp.stamp(Path(str(config.site_dir)), _root(config))
+    """Stamp the built site with the hash of its inputs: `up` packages a built site only while
+    the stamp matches the current inputs (`execute.images.built_site`)."""
+    (Path(str(config.site_dir)) / STAMP).write_text(site_inputs_hash(_root(config)) + "\n")
 
 
 def on_serve(server: LiveReloadServer, config: MkDocsConfig, builder: Any) -> LiveReloadServer:
