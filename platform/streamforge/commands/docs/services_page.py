@@ -9,6 +9,7 @@ from pathlib import Path
 from streamforge.commands.docs.env_models import load_env, main_env
 from streamforge.commands.docs.page_parts import GENERATED_NOTE, count, table
 from streamforge.model.facts import kafka
+from streamforge.model.load import Platform
 from streamforge.model.schema import Service
 
 
@@ -24,14 +25,16 @@ def _catalog_row(name: str, svc: Service, domain: str, linked: bool) -> list[str
     ]
 
 
-def _facts(svc: Service, domain: str, kafka_cluster: str) -> str:
+def _facts(svc: Service, platform: Platform) -> str:
+    domain = platform.env.domain
     facts = [
         f"- **Owner:** {svc.owner}",
         f"- **Address:** `https://{svc.hostname}.{domain}` (port {svc.port} in the pod)",
     ]
     if svc.kafka.user:
         facts.append(
-            f"- **Kafka user:** `{svc.kafka.user}` (SCRAM-SHA-512 on cluster `{kafka_cluster}`)"
+            f"- **Kafka user:** `{svc.kafka.user}` "
+            f"(SCRAM-SHA-512 on cluster `{kafka(platform).name}`)"
         )
     if svc.kafka.topics:
         topics = (
@@ -69,7 +72,6 @@ def services_page(root: Path, existing: Callable[[str], bool] = lambda _: False)
     ]
     header = ["Service", "What it does", "Owner", "Address", "Kafka user", "Topics", "GPUs"]
     out += [table(header, rows), ""]
-    cluster = kafka(platform).name
     for name, svc in services:
-        out += [f"## {name}\n", f"{svc.description}\n", _facts(svc, domain, cluster)]
+        out += [f"## {name}\n", f"{svc.description}\n", _facts(svc, platform)]
     return "\n".join(out)
