@@ -1,4 +1,10 @@
-"""Shared test helpers.
+"""Shared test helpers, and the tiers.
+
+A tier is a folder of tests/ and the pytest marker of the same name (registered in
+pyproject.toml): unit, api, docker, gpu, kafka, e2e. `pytest_collection_modifyitems` below marks
+every test with its folder's tier, so `nox -s tests -- -m unit` (or `-m "not e2e"`) selects by
+folder; a test that needs another tier's machinery (Docker, the Kafka broker) moves to that
+folder instead of carrying the other marker.
 
 A test that needs something the machine lacks (Docker, Java, a kind cluster) calls `missing()`:
 on a user's machine it skips with the reason; with STREAMFORGE_STRICT=1 (set by .ci/run) it
@@ -16,7 +22,37 @@ from typing import NoReturn
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
 STRICT = os.environ.get("STREAMFORGE_STRICT") == "1"
+
+
+def tiers() -> set[str]:
+    """Every tier: the folders of tests/ that hold test files."""
+    return {p.name for p in TESTS.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/ with its folder's tier (--strict-markers fails on a folder
+    whose marker pyproject.toml does not register); refuse a test outside a tier folder or
+    marked with another tier."""
+    known = tiers()
+    for item in items:
+        path = item.path.resolve()
+        if not path.is_relative_to(TESTS):
+            continue  # e.g. a service's own tests collected in the same run
+        tier = path.relative_to(TESTS).parts[0]
+        if tier not in known:
+            raise pytest.UsageError(
+                f"{item.nodeid}: not in a tier folder; move it into one of "
+                f"{', '.join(f'tests/{t}/' for t in sorted(known))}"
+            )
+        foreign = {mark.name for mark in item.iter_markers() if mark.name in known} - {tier}
+        if foreign:
+            raise pytest.UsageError(
+                f"{item.nodeid}: marked {', '.join(sorted(foreign))} but it sits in "
+                f"tests/{tier}/; move it to tests/{min(foreign)}/ (the folder is the tier)"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 def missing(reason: str, *, allowed_in_strict: bool = False) -> NoReturn:

@@ -17,8 +17,6 @@ from streamforge.execute import docker_host, images
 from streamforge.render import image_refs
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture(scope="module")
 def base_image(docker: None) -> str:

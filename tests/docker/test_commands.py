@@ -12,8 +12,6 @@ from streamforge.commands.cli import main
 from streamforge.execute import registry
 from tests.conftest import copy_model, missing
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture
 def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str, docker: None) -> str:

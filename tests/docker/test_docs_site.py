@@ -16,8 +16,6 @@ import pytest
 from tests.conftest import REPO, missing
 from tests.unit.test_docs import built_repo_site
 
-pytestmark = pytest.mark.docker
-
 # The image is built FROM the unified base; without it, a stand-in with the same Python.
 BASE_CANDIDATES = ["streamforge/base:dev", "streamforge/python-base:3.11", "python:3.11-slim"]
 

@@ -20,8 +20,6 @@ from streamforge.plan.actions import Action, PushImage, StartRegistry, WireRegis
 from streamforge.plan.steps import State, Step
 from tests.docker.test_registry import catalog, docker, free_port
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture
 def network(unique: str) -> Iterator[str]:

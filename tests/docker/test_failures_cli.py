@@ -12,7 +12,6 @@ import pytest
 from tests.conftest import REPO
 from tests.docker.test_registry import free_port
 
-pytestmark = pytest.mark.docker
 COMMANDS = [["up"], ["down"], ["status"], ["deploy", "dummy-service"], ["doctor"]]
 
 

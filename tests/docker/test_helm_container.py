@@ -15,8 +15,6 @@ from streamforge.execute.tools import Resolved, resolve
 from tests.conftest import missing
 from tests.docker.conftest import build
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture(scope="module")
 def helm_image(parent_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -31,8 +31,6 @@ from streamforge.model.schema.provider import KindProvider
 from streamforge.render.mirrors import hosts_toml, write_script
 from tests.conftest import REPO, copy_model, missing
 
-pytestmark = pytest.mark.docker
-
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -27,8 +27,6 @@ from streamforge.execute import build
 from streamforge.render.image_refs import source_files
 from tests.conftest import REPO, missing
 
-pytestmark = pytest.mark.docker
-
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 MANIFEST_TYPES = ", ".join(
     [

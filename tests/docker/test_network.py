@@ -15,8 +15,6 @@ from streamforge.render.context import Facts, addresses
 from streamforge.render.env import render
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture
 def network(docker: None, unique: str):

@@ -19,8 +19,6 @@ import pytest
 from streamforge.errors import StreamforgeError
 from streamforge.execute import registry as local_registry
 
-pytestmark = pytest.mark.docker
-
 
 def free_port() -> int:
     with socket.socket() as sock:

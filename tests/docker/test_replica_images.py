@@ -15,8 +15,6 @@ from streamforge.model.load import load_platform
 from streamforge.render import image_refs
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.docker
-
 
 @pytest.fixture(scope="module")
 def base_tag(parent_image: str) -> str:

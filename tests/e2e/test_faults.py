@@ -21,8 +21,6 @@ from tests.e2e.conftest import kubectl, platform, streamforge, up_args, wait_for
 from tests.e2e.test_lifecycle import ALWAYS, steps_that_ran
 from tests.e2e.test_replica import answers, planned_ingress_address
 
-pytestmark = pytest.mark.e2e
-
 
 def provider() -> KindProvider:
     found = platform().env.provider

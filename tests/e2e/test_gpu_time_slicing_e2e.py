@@ -10,13 +10,9 @@ import json
 import time
 from typing import Any
 
-import pytest
-
 from tests.conftest import missing
 from tests.e2e.conftest import apply, kubectl, needs, platform, wait_for
 from tests.e2e.test_replica import image
-
-pytestmark = pytest.mark.e2e
 
 
 def gpu_node() -> dict[str, Any]:

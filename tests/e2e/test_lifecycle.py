@@ -25,8 +25,6 @@ from streamforge.model.pins import pins
 from tests.conftest import copy_model
 from tests.e2e.conftest import ENV, REPO, kubectl, platform, streamforge, up_args
 
-pytestmark = pytest.mark.e2e
-
 # steps that run on every `up` by design: they change nothing (checks and the summary)
 ALWAYS = {"preflight", "summary"}
 KILLED_STEP = "component:metallb"  # a helm release: killed helm leaves it pending

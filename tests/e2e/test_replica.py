@@ -31,8 +31,6 @@ from tests.e2e.conftest import (
     wait_for,
 )
 
-pytestmark = pytest.mark.e2e
-
 
 def image(key: str) -> str:
     return pins().test_images[key]

@@ -15,7 +15,7 @@ from streamforge_utils import KafkaStartupError, Settings, kafka_consumer, kafka
 if TYPE_CHECKING:  # the fixture's type; importing conftest at run time is fragile
     from conftest import KafkaBroker
 
-pytestmark = [pytest.mark.kafka, pytest.mark.asyncio]
+pytestmark = pytest.mark.asyncio
 
 
 def settings_for(

@@ -146,24 +146,16 @@ def test_session_reference_has_every_session_docstring(site: Path) -> None:
     assert "bring up (or converge) the local kind replica" in text
 
 
-def test_parity_page_is_generated_or_says_the_module_is_missing(site: Path) -> None:
+def test_parity_page_is_the_parity_report_of_the_rendered_envs(site: Path) -> None:
+    from streamforge.render.parity import parity_markdown
+
     text = page_text(site, "reference/parity")
-    try:
-        import streamforge.render.parity  # noqa: F401
-    except ImportError:
-        assert "parity module missing" in text
-    else:
-        assert "parity module missing" not in text
-        assert "homelab" in text and "local" in text
-
-
-def test_parity_page_without_the_module_fails_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamforge.commands import docs_gen
-
-    monkeypatch.setitem(sys.modules, "streamforge.render.parity", None)  # import now fails
-    page = docs_gen.parity_page(REPO)
-    assert '!!! failure "parity module missing"' in page
-    assert "|" not in page  # no table pretending to be the parity report
+    assert "Local replica vs homelab" in text
+    # every section of the report, under the page's own title
+    sections = re.findall(r"^##+ (.+)$", parity_markdown(REPO), re.MULTILINE)
+    assert len(sections) > 5
+    for heading in sections:
+        assert heading.strip() in text, heading
 
 
 # -- links --------------------------------------------------------------------------------
@@ -327,3 +319,26 @@ def test_site_hash_changes_with_docs_and_data_only(tmp_path: Path) -> None:
     comp = root / "platform/components/metallb/component.yaml"
     comp.write_text(comp.read_text().replace("0.14.9", "0.15.0"))
     assert site_inputs_hash(root) != second
+
+
+def test_up_takes_the_built_site_only_while_its_stamp_matches_the_inputs(tmp_path: Path) -> None:
+    """The docs hook stamps a built site; `up` (execute.images.built_site) refuses a missing or
+    stale one, so the docs-site image never packages an older site."""
+    mkdocs_available()
+    from mkdocs.config import load_config
+
+    from streamforge.commands.docs import hooks
+    from streamforge.errors import StreamforgeError
+    from streamforge.execute.images import SITE_DIR, built_site
+
+    root = copy_docs_inputs(tmp_path / "repo")
+    with pytest.raises(StreamforgeError, match=r"no built docs site .*run `nox -s docs` first"):
+        built_site(root)
+    config = load_config(str(root / "mkdocs.yml"))
+    assert Path(config.site_dir) == root / SITE_DIR
+    (root / SITE_DIR).mkdir(parents=True)
+    hooks.on_post_build(config)
+    assert built_site(root) == root / SITE_DIR
+    (root / "docs/index.md").write_text((root / "docs/index.md").read_text() + "\nmore\n")
+    with pytest.raises(StreamforgeError, match="older than docs/ or the data; run `nox -s docs`"):
+        built_site(root)

@@ -1,19 +1,15 @@
 """`doctor`'s tool checks on a machine without kind or helm: a tool `up` downloads is a
-warning with the offline fix, never a FAIL; the helm image passes only if docker has it."""
+warning with the offline fix, never a FAIL (with Docker: tests/docker/test_doctor_images.py)."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from streamforge.commands import doctor
-from streamforge.model.pins import pins
-from tests.conftest import docker_available, missing
 
 
 @pytest.fixture
@@ -35,42 +31,3 @@ def test_missing_tools_are_warnings_that_name_the_offline_fix(bare_machine: None
     doctor.report([kind])
     out = capsys.readouterr().out
     assert out.startswith("warn ") and "FAIL" not in out
-
-
-def test_helm_image_passes_only_when_docker_has_it(bare_machine: None) -> None:
-    reason = docker_available()
-    if reason:
-        missing(reason)
-    image = pins().tools["helm"].image
-    assert image is not None
-    present = (
-        subprocess.run(
-            ["docker", "image", "inspect", image], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
-    helm = next(c for c in doctor._tools() if c.name == "helm")
-    assert helm.ok is present
-    if not present:
-        assert f"its image {image} is not in docker" in helm.detail and not helm.fatal
-
-
-def test_image_presence_is_docker_image_inspect() -> None:
-    reason = docker_available()
-    if reason:
-        missing(reason)
-    tag = f"sf-doctor-empty:{uuid.uuid4().hex[:8]}"
-    import io
-    import tarfile
-
-    buffer = io.BytesIO()
-    tarfile.open(fileobj=buffer, mode="w").close()
-    made = subprocess.run(
-        ["docker", "import", "-", tag], input=buffer.getvalue(), capture_output=True, check=False
-    )
-    assert made.returncode == 0, made.stderr
-    try:
-        assert doctor._image_present(tag)
-    finally:
-        subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False)
-    assert not doctor._image_present(tag)

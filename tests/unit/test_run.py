@@ -17,10 +17,21 @@ def test_a_silent_command_gets_still_running_lines(monkeypatch, capsys) -> None:
     assert printed.index("still running") < printed.index("ready")
 
 
-def test_a_chatty_command_gets_none(monkeypatch, capsys) -> None:
-    monkeypatch.setattr(run, "HEARTBEAT_SECONDS", 30)
-    run.run("step", ["sh", "-c", "for i in 1 2 3; do echo line $i; done"], "n/a")
-    assert "still running" not in capsys.readouterr().out
+def test_output_resets_the_heartbeat_timer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines 0.1 s apart for longer than the heartbeat interval: no "still running" while
+    they come (each line resets the timer), then one after the output stops."""
+    monkeypatch.setattr(run, "HEARTBEAT_SECONDS", 1.5)
+    script = "for i in $(seq 25); do echo tick $i; sleep 0.1; done; sleep 3; echo done"
+    out = run.run("component:demo", ["sh", "-c", script], "n/a")
+    printed = capsys.readouterr().out
+    assert out.splitlines()[-1] == "done"
+    assert "component:demo: still running" in printed
+    # the chatty phase lasts ~2.5 s, longer than the 1.5 s interval: without the reset a
+    # heartbeat would come before the last tick
+    assert printed.index("still running") > printed.index("tick 25")
+    assert printed.index("still running") < printed.index("done")
 
 
 def test_failure_carries_step_command_output_and_fix() -> None:

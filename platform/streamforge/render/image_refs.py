@@ -37,7 +37,7 @@ SITE_INPUTS = (
     "platform/docs-site",
     "platform/pins.yaml",
     "platform/streamforge/commands/bom.py",
-    "platform/streamforge/commands/docs_gen.py",
+    "platform/streamforge/commands/docs",
     "platform/streamforge/render/parity.py",
 )
 # Never part of a source when git cannot list it

@@ -15,7 +15,6 @@ from tests.conftest import REPO, missing
 SERVICES = sorted(p.parent.name for p in (REPO / "services").glob("*/service.yaml"))
 
 
-@pytest.mark.kafka
 @pytest.mark.parametrize("name", SERVICES)
 def test_service_passes_its_own_tests(name: str) -> None:
     folder = REPO / "services" / name

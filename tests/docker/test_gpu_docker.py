@@ -37,8 +37,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "platform" / "fake_gpu"
 IMAGE = "streamforge/fake-gpu-plugin:test"
 BASE_CANDIDATES = ["streamforge/base:dev", "streamforge/python-base:3.11", "python:3.11-slim"]
 
-pytestmark = pytest.mark.docker
-
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
