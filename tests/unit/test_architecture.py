@@ -83,3 +83,24 @@ def test_shared_modules_import_no_layer() -> None:
     assert {"streamforge.console", "streamforge.errors", "streamforge.run"} <= set(shared)
     offending = sorted(f"{a} -> {b}" for a in shared for b in graph[a] if layer(b) is not None)
     assert not offending, offending
+
+
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """Small modules with names that say what they do: none over 300 lines, no function over
+    60 (the limits docs/architecture.md states)."""
+    too_long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        rel = path.relative_to(REPO)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{rel}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{rel}:{node.lineno} {node.name}(): {length} lines")
+    assert not too_long, too_long
