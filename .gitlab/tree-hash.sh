@@ -1,7 +1,7 @@
 #!/bin/sh
 # The tag of a project image built from FOLDER: the first 12 hex digits of the SHA-256 of, for
 # each file under FOLDER in the order of its path's components, "<path relative to FOLDER>\0"
-# "<content>\0". The same rule as the render's (streamforge.render.context.tree_hash), so the
+# "<content>\0". The same rule as the render's (streamforge.render.image_refs.tree_hash), so the
 # image a GitLab job pushes is the image the rendered ArgoCD Application names; a unit test
 # runs both on every service. Run it on a clean checkout, as CI has: every file but .git
 # counts (the render counts the files git tracks or would track). POSIX sh and busybox, for

@@ -137,7 +137,7 @@ def helm(helm_binary: str) -> list[str]:
 
 
 # What a render reads: the model, and (replica image tags cover the base image,
-# render.context.with_base) the base image's inputs.
+# render.image_refs.with_base) the base image's inputs.
 MODEL_INPUTS = (
     "envs",
     "platform/components",
