@@ -105,7 +105,8 @@ def test_an_up_killed_during_a_component_step_converges(replica: None) -> None:
         start_new_session=True,
     )
     assert proc.stdout is not None
-    title = "] metallb ("  # the step's progress line: `==> [k/N] metallb (helm metallb ...)`
+    # the step's progress line: `==> [cluster k/N] metallb (helm metallb ...)`
+    title = "] metallb ("
     seen = []
     for line in proc.stdout:
         seen.append(line)

@@ -112,3 +112,17 @@ def test_a_check_that_refuses_stops_up_and_status_reports_it() -> None:
     assert found["image:a"].reason == "cannot check: cannot be repaired by running again"
     assert found["wiring"].reason == "image:a runs again"
     assert found["image:b"].status == "done"
+
+
+def test_a_step_that_needs_one_run_by_an_earlier_plan_runs_again() -> None:
+    """`up` runs the host plan, then the cluster plan: the wiring needs the registry."""
+    driver, state = Recorder(), State()
+    host = [Step("base-image", "base", BuildBase("base:1"), host=True)]
+    cluster = [Step("wiring", "needs the base", StartRegistry("r", 1), "w", needs=("base-image",))]
+    execute(host, state, driver, ran=set())
+    execute(cluster, state, driver, ran=set())
+    driver.ran, driver.there = [], set()  # the base image is gone: its step runs again
+    ran: set[str] = set()
+    execute(host, state, driver, "host", ran)
+    assert execute(cluster, state, driver, "cluster", ran)["drifted"] == 1
+    assert driver.ran == ["base-image", "wiring"]

@@ -119,7 +119,7 @@ def cmd_down(args: argparse.Namespace) -> None:
     from streamforge.commands.up import down
     from streamforge.execute.drivers import Drivers
 
-    down(Drivers(_platform(args)))  # never downloads: works offline
+    down(Drivers(_platform(args), allow_download=False))  # works offline
 
 
 def cmd_status(args: argparse.Namespace) -> None:

@@ -10,7 +10,6 @@ import argparse
 from ruamel.yaml import YAML
 
 from streamforge import console
-from streamforge.commands.up import host_facts, with_network
 from streamforge.errors import StreamforgeError
 from streamforge.execute import charts, docker_host, images
 from streamforge.execute.drivers import Drivers
@@ -20,7 +19,6 @@ from streamforge.model.load import Platform, find_root, load_platform
 from streamforge.plan.steps import State, describe
 from streamforge.plan.up import plan_deploy
 from streamforge.render import image_refs, services
-from streamforge.render.env import render
 
 
 def api_groups_used(drivers: Drivers, name: str) -> set[str]:
@@ -79,10 +77,9 @@ def deploy(platform: Platform, service: str, *, dry: bool = False) -> None:
             f"no service named '{service}' under services/ (known: {known}); "
             "create one with `nox -s new_service -- --name <name>`"
         )
-    facts = host_facts(platform)
     drivers = Drivers(platform)
     if dry:
-        steps = plan_deploy(platform, render(platform, facts), service)
+        steps = plan_deploy(platform, service)
         console.step(f"deploy {service} to kind-{drivers.name} (dry run: nothing is changed)")
         for line in describe(steps):
             console.info(line)
@@ -95,7 +92,7 @@ def deploy(platform: Platform, service: str, *, dry: bool = False) -> None:
     missing = missing_platform(drivers, service)  # before building anything
     if missing:
         raise StreamforgeError(missing)
-    steps = plan_deploy(platform, render(platform, with_network(facts)), service)
+    steps = plan_deploy(platform, service)
     execute(steps, State(drivers.load_state(), save=drivers.kube.write_state), drivers)
 
 

@@ -12,7 +12,6 @@ from streamforge.errors import StreamforgeError
 from streamforge.execute import docker_host, registry
 from streamforge.execute.drivers import Drivers
 from streamforge.execute.executor import verdicts as step_verdicts
-from streamforge.execute.tools import ToolError
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.plan.steps import NOT_DONE, State, Verdict
 from streamforge.plan.up import plan_host, plan_up
@@ -23,7 +22,7 @@ from streamforge.render.env import render
 def show(platform: Platform) -> None:
     """Print the replica's state; raise StreamforgeError (exit 1) naming what `up` would do
     when it is absent, incomplete or drifted."""
-    drivers = Drivers(platform)
+    drivers = Drivers(platform, allow_download=False)
     docker_host.check_engine()
     running = "running" if registry.registry_running() else "not running"
     console.step(f"registry {docker_host.REGISTRY}: {running}")
@@ -49,10 +48,13 @@ def show(platform: Platform) -> None:
             f"{node['metadata']['name']:<32} stands for {stands:<16} ready={ready} "
             f"nvidia.com/gpu={gpus}"
         )
-    drivers.use_local("helm")
     releases(drivers)
     facts = host_facts(platform)
-    steps = plan_host(platform, kind.render(platform, facts))
+    kind_config = kind.render(platform, facts)
+    problem = drivers.cluster.config_drift(kind_config)
+    if problem:  # `up` would stop on it too
+        raise StreamforgeError(problem)
+    steps = plan_host(platform, kind_config)
     steps += plan_up(platform, render(platform, with_network(facts)))
     verdicts = step_verdicts(steps, State(drivers.load_state()), drivers)
     for line in verdict_lines(verdicts):
@@ -68,8 +70,8 @@ def releases(drivers: Drivers) -> None:
     from streamforge.execute.helm import releases as helm_releases
 
     try:
-        found = helm_releases(drivers.tools["helm"], drivers.context)
-    except (StreamforgeError, ToolError, KeyError) as exc:
+        found = helm_releases(drivers.tool("helm"), drivers.context)  # never downloaded here
+    except StreamforgeError as exc:  # ToolError names STREAMFORGE_HELM
         console.step(f"helm releases: cannot list them ({str(exc).splitlines()[0]})")
         return
     console.step(f"{len(found)} helm release(s)")

@@ -18,10 +18,10 @@ from streamforge.execute.drivers import Drivers
 from streamforge.execute.executor import execute
 from streamforge.execute.tools import internet_problem
 from streamforge.model.load import Platform
-from streamforge.plan.steps import State, Step, describe
+from streamforge.plan.steps import State, describe
 from streamforge.plan.up import kind_provider, plan_host, plan_up
 from streamforge.render import kind
-from streamforge.render.context import Facts, Rendered
+from streamforge.render.context import Facts
 from streamforge.render.env import render
 
 
@@ -42,16 +42,11 @@ def with_network(facts: Facts) -> Facts:
     return replace(facts, kind_subnet=subnet) if subnet else facts
 
 
-def plan(platform: Platform, facts: Facts) -> tuple[list[Step], Rendered]:
-    """Both plans of `up` for `facts`, and the render the second one brings the cluster to."""
-    rendered = render(platform, facts)
-    return plan_host(platform, kind.render(platform, facts)) + plan_up(platform, rendered), rendered
-
-
 def dry_run(platform: Platform, facts: Facts) -> None:
     """Print the steps `up` would take; change nothing, need neither Docker nor a tool (the
     kind network's usual subnet stands in for the real one)."""
-    steps, _ = plan(platform, facts)
+    steps = plan_host(platform, kind.render(platform, facts))
+    steps += plan_up(platform, render(platform, facts))
     console.step(f"plan for env '{platform.env.name}' (dry run: nothing is changed)")
     for line in describe(steps):
         console.info(line)
@@ -59,7 +54,11 @@ def dry_run(platform: Platform, facts: Facts) -> None:
 
 def up(platform: Platform, *, offline: bool = False, dry: bool = False) -> dict[str, int]:
     """Bring the replica of `platform`'s env up, or converge it; return the executor's
-    counts. Raises StreamforgeError (with a fix) on the first step that fails."""
+    counts. Raises StreamforgeError (with a fix) on the first step that fails, and before any
+    change for a same-named cluster of someone else's or one created from another kind
+    config."""
+    if not dry:
+        docker_host.check_engine()  # fail in seconds, before anything else
     facts = host_facts(platform)  # a bad STREAMFORGE_KIND_NODE_IMAGE stops even --dry-run
     if offline:  # before anything changes
         from streamforge.commands import offline as offline_check
@@ -69,19 +68,22 @@ def up(platform: Platform, *, offline: bool = False, dry: bool = False) -> dict[
     if dry:
         dry_run(platform, facts)
         return {}
-    docker_host.check_engine()  # fail in seconds, before anything else
     unreachable = None if offline else internet_problem()
     if unreachable:  # say it once, up front; steps that need nothing from the internet still run
         console.step(unreachable)
     drivers = Drivers(platform)
     kind_config = kind.render(platform, facts)
     state = State(drivers.load_state())  # refuses a same-named cluster of someone else's
-    if state.hashes or drivers.cluster.exists():  # refuse a changed config before any change
-        drivers.cluster.config_drift(kind_config)
-    counts = execute(plan_host(platform, kind_config), state, drivers, "host")
+    if drivers.cluster.exists():
+        problem = drivers.cluster.config_drift(kind_config)
+        if problem:
+            raise StreamforgeError(problem)
+        drivers.cluster.adopt(kind_config)
+    ran: set[str] = set()  # a step that `needs` one of these runs again, in either plan
+    counts = execute(plan_host(platform, kind_config), state, drivers, "host", ran)
     rendered = render(platform, with_network(facts))  # the one render, with every fact
     state = State(drivers.load_state(), save=drivers.kube.write_state)
-    more = execute(plan_up(platform, rendered), state, drivers, "cluster")
+    more = execute(plan_up(platform, rendered), state, drivers, "cluster", ran)
     return {key: counts[key] + more[key] for key in counts}
 
 
@@ -115,7 +117,6 @@ def no_kind_here(name: str) -> str:
 
 def delete_cluster(drivers: Drivers) -> None:
     name = drivers.name
-    drivers.use_local("kubectl")
     if drivers.kube.read_state() is None:
         raise StreamforgeError(
             f"kind cluster '{name}' has no StreamForge marker (ConfigMap "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess
 from pathlib import Path
 
 from streamforge.errors import StreamforgeError
@@ -70,7 +71,7 @@ def cgroup_version() -> int | None:
     try:
         found = run.capture(["docker", "info", "--format", "{{.CgroupVersion}}"])
         answer = found.stdout.strip() if found.returncode == 0 else ""
-    except OSError:
+    except (OSError, subprocess.SubprocessError):  # no docker CLI, or a daemon that hangs
         answer = ""
     if answer in ("1", "2"):
         return int(answer)

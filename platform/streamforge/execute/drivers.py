@@ -1,11 +1,13 @@
 """The drivers that carry out the plan's actions for one kind replica: Docker (preflight,
-images), the registry, kind, helm and kubectl. Tools are resolved on first use, so a plan
-can be printed, or a replica inspected offline, without them."""
+images), the registry, kind, helm and kubectl. Each tool is resolved when an action first
+needs it (kubectl once the cluster's API is), so a plan can be printed without any, and
+`status` and `down` (allow_download=False) never download one."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import assert_never
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
@@ -29,7 +31,7 @@ from streamforge.plan.actions import (
     WireRegistry,
     WriteFiles,
 )
-from streamforge.plan.up import kind_provider
+from streamforge.plan.up import kind_provider, workdir
 from streamforge.render.context import Rendered
 from streamforge.render.output import write, written_drift
 
@@ -37,18 +39,20 @@ from streamforge.render.output import write, written_drift
 class Drivers:
     """Run, look for (`present`, host-side actions) and check (`check`) each action."""
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, *, allow_download: bool = True) -> None:
         self.platform = platform
         self.provider = kind_provider(platform)
         self.name = self.provider.cluster_name
         self.context = f"kind-{self.name}"
-        self.workdir = platform.root / ".streamforge" / platform.env.name
+        self.workdir = workdir(platform)
+        self.allow_download = allow_download  # False: `status` and `down` work offline
         self.tools: dict[str, Resolved] = {}
 
     def tool(self, name: str) -> Resolved:
-        """kind, helm or kubectl: resolved once (downloaded, checksum-verified, if needed)."""
+        """kind, helm or kubectl: resolved once (downloaded, checksum-verified, if needed and
+        allowed). Raises ToolError naming the override variable when it cannot be had."""
         if name not in self.tools:
-            self.tools[name] = resolve(name)
+            self.tools[name] = resolve(name, allow_download=self.allow_download)
         return self.tools[name]
 
     def use_local(self, name: str) -> bool:
@@ -67,7 +71,7 @@ class Drivers:
     @cached_property
     def cluster(self) -> KindCluster:
         env_file = f"envs/{self.platform.env.name}.yaml"
-        return KindCluster(self.tool("kind"), self.name, self.kube, env_file, self.workdir)
+        return KindCluster(self.tool("kind"), self.name, lambda: self.kube, env_file, self.workdir)
 
     @cached_property
     def releases(self) -> Releases:
@@ -75,58 +79,72 @@ class Drivers:
 
     def run(self, step: str, action: Action) -> None:
         root = self.platform.root
-        if isinstance(action, Preflight):
-            self.preflight(action)
-        elif isinstance(action, BuildBase):
-            images.build_base(root)
-        elif isinstance(action, StartRegistry):
-            registry.start_registry(action.image, action.port, data_dir=registry.image_cache())
-        elif isinstance(action, CreateCluster):
-            Path(self.provider.shared_dir).expanduser().mkdir(parents=True, exist_ok=True)
-            self.cluster.create(action.config)
-        elif isinstance(action, WireRegistry):
-            hosting = registry.wire(self.cluster.nodes(), action.files, action.port)
-            self.kube.apply("registry-wiring", hosting)
-        elif isinstance(action, PushImage):
-            images.push_image(step, action)
-        elif isinstance(action, PushDocsSite):
-            images.push_docs_site(root, action)
-        elif isinstance(action, InstallComponent):
-            self.releases.install_component(action)
-        elif isinstance(action, InstallService):
-            self.install_service(action)
-        elif isinstance(action, WriteFiles):
-            write(Rendered(files=action.files), action.folder, root)
-        elif isinstance(action, Summary):
-            for line in action.lines:
-                console.info(line)
+        match action:
+            case Preflight():
+                self.preflight(action)
+            case BuildBase():
+                images.build_base(root)
+            case StartRegistry():
+                registry.start_registry(action.image, action.port, data_dir=registry.image_cache())
+            case CreateCluster():
+                Path(action.shared_dir).mkdir(parents=True, exist_ok=True)
+                self.cluster.create(action.config)
+            case WriteFiles():
+                write(Rendered(files=action.files), action.folder, root)
+            case WireRegistry():
+                hosting = registry.wire(self.cluster.nodes(), action.files, action.port)
+                self.kube.apply("registry-wiring", hosting)
+            case PushImage():
+                images.push_image(step, action)
+            case PushDocsSite():
+                images.push_docs_site(root, action)
+            case InstallComponent():
+                self.releases.install_component(action)
+            case InstallService():
+                self.install_service(action)
+            case Summary():
+                for line in action.lines:
+                    console.info(line)
+            case _:
+                assert_never(action)
 
     def present(self, action: Action) -> bool:
-        if isinstance(action, BuildBase):
-            return docker_host.image_exists(action.tag)
-        if isinstance(action, StartRegistry):
-            return registry.cache_registry_running()
-        if isinstance(action, CreateCluster):
-            return self.cluster.exists()
+        """Host-side actions: is the thing there in Docker? Raises TypeError for others."""
+        match action:
+            case BuildBase():
+                return docker_host.image_exists(action.tag)
+            case StartRegistry():
+                return registry.cache_registry_running()
+            case CreateCluster():
+                return self.cluster.exists()
         raise TypeError(f"{type(action).__name__} is not a host-side action")
 
     def check(self, action: Action) -> str | None:
+        """None when the real thing is as the action left it, else what drifted. Raises
+        StreamforgeError for a cluster created from another kind config: recreating it
+        deletes its data, so `up` stops and says how."""
         port = self.provider.registry_port
-        if isinstance(action, CreateCluster):
-            self.cluster.config_drift(action.config)  # raises: recreating is the user's call
-        elif isinstance(action, WireRegistry):
-            return registry.wiring_drift(self.cluster.nodes(), action.files)
-        elif isinstance(action, WriteFiles):
-            return written_drift(action.folder, action.files)
-        elif isinstance(action, PushImage | PushDocsSite):
-            return registry.image_drift(action.ref, port)
-        elif isinstance(action, InstallComponent):
-            return self.releases.component_drift(action)
-        elif isinstance(action, InstallService):
-            return registry.image_drift(action.image.ref, port) or self.releases.service_drift(
-                action
-            )
-        return None
+        match action:
+            case CreateCluster():
+                problem = self.cluster.config_drift(action.config)
+                if problem:
+                    raise StreamforgeError(problem)
+                return None
+            case WriteFiles():
+                return written_drift(action.folder, action.files)
+            case WireRegistry():
+                return registry.wiring_drift(self.cluster.nodes(), action.files)
+            case PushImage() | PushDocsSite():
+                return registry.image_drift(action.ref, port)
+            case InstallComponent():
+                return self.releases.component_drift(action)
+            case InstallService():
+                image = registry.image_drift(action.image.ref, port)
+                return image or self.releases.service_drift(action)
+            case Preflight() | BuildBase() | StartRegistry() | Summary():
+                return None
+            case _:
+                assert_never(action)
 
     def preflight(self, action: Preflight) -> None:
         console.info(f"docker engine {docker_host.check_engine()}")

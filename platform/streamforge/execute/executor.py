@@ -71,14 +71,17 @@ def verdicts(steps: list[Step], state: State, driver: Driver) -> list[tuple[str,
     return found
 
 
-def execute(steps: list[Step], state: State, driver: Driver, label: str = "") -> dict[str, int]:
-    """Run the steps that are not done, in order (progress lines `[<label> i/n] title`),
-    recording each cluster-side step's inputs
+def execute(
+    steps: list[Step], state: State, driver: Driver, label: str = "", ran: set[str] | None = None
+) -> dict[str, int]:
+    """Run the steps that are not done, in order (progress lines `[<label> i/n] title`);
+    `ran` holds the steps that ran earlier in the same run (a step that `needs` one of them
+    runs again) and gets the ones that run here. Records each cluster-side step's inputs
     once it succeeded. Returns counts: `ran`, `unchanged`, and `drifted` (of those that ran,
     the ones run to repair drift). Raises the first step's failure as a StreamforgeError (or
     StepError, classified by errors.as_step_error); later steps do not run."""
     counts = {"ran": 0, "unchanged": 0, "drifted": 0}
-    ran: set[str] = set()
+    ran = set() if ran is None else ran
     for index, step in enumerate(steps, start=1):
         console.step(f"[{label}{' ' if label else ''}{index}/{len(steps)}] {step.title}")
         verdict = assess(step, state, driver, ran)

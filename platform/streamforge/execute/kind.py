@@ -4,6 +4,7 @@ cluster, refuse to go on when the env now renders a different one, list and dele
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,6 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from streamforge import run
-from streamforge.errors import StreamforgeError
 from streamforge.execute.kube import Kube
 from streamforge.execute.tools import Resolved
 from streamforge.model.load import HOMELAB_NODE_LABEL
@@ -26,9 +26,17 @@ WAIT = ("--wait", "120s")  # for the control plane to be ready
 class KindCluster:
     """kind cluster `name`, managed with the `kind` tool; `kube` talks to its API."""
 
-    def __init__(self, kind: Resolved, name: str, kube: Kube, env_file: str, workdir: Path) -> None:
-        self.kind, self.name, self.kube = kind, name, kube
+    def __init__(
+        self, kind: Resolved, name: str, kube: Callable[[], Kube], env_file: str, workdir: Path
+    ) -> None:
+        # kubectl is resolved only once the cluster's API is needed: `down` and `status` of
+        # an absent cluster need kind alone
+        self.kind, self.name, self._kube = kind, name, kube
         self.env_file, self.workdir = env_file, workdir
+
+    @cached_property
+    def kube(self) -> Kube:
+        return self._kube()
 
     def exists(self) -> bool:
         out = run.capture([*self.kind.command, "get", "clusters"])
@@ -67,20 +75,25 @@ class KindCluster:
         found = self.kube.read_configmap(CONFIG_MAP)
         return None if found is None else found.get(CONFIG_KEY)
 
-    def config_drift(self, wanted: str) -> None:
-        """Raise StreamforgeError, naming what differs and the command that recreates the
-        cluster, when the cluster was created from a kind config other than `wanted`: kind
-        cannot add nodes, ports or mounts to a running cluster, and recreating one deletes
-        the data in it, so that is the user's call. A cluster without a record (made by an
-        older StreamForge) gets `wanted` recorded."""
+    def adopt(self, wanted: str) -> None:
+        """Record `wanted` as the cluster's kind config when there is no record (a cluster an
+        older StreamForge created): from then on a change to it is noticed."""
         if self.recorded is None:
             self.kube.write_configmap(CONFIG_MAP, {CONFIG_KEY: wanted})
-            return
+            self.__dict__["recorded"] = wanted
+
+    def config_drift(self, wanted: str) -> str | None:
+        """None when the cluster was created from the kind config `wanted` (or has no record);
+        else one line naming what differs and the command that recreates the cluster. kind
+        cannot add nodes, ports or mounts to a running cluster, and recreating one deletes the
+        data in it, so that is the user's call."""
+        if self.recorded is None:
+            return None
         safe = YAML(typ="safe", pure=True)
         before, after = safe.load(self.recorded), safe.load(wanted)
         found = diff(before, after)
         if not found:
-            return
+            return None
         nodes = (_nodes(before), _nodes(after))
         if nodes[0] != nodes[1]:  # say it as the env does: which homelab nodes are mirrored
             shown, more = f"nodes: {', '.join(nodes[0])} -> {', '.join(nodes[1])}", ""
@@ -89,7 +102,7 @@ class KindCluster:
                 f"{key}: {_shown(old)} -> {_shown(new)}" for key, old, new in found[:3]
             )
             more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-        raise StreamforgeError(
+        return (
             f"{self.env_file}: kind cluster '{self.name}' was created from another kind config "
             f"({shown}{more}); kind cannot change a running cluster: recreate it with "
             "`nox -s down && nox -s up` (deletes the cluster and its data), or undo the change "

@@ -25,10 +25,18 @@ class Releases:
         self.helm, self.kube, self.context = helm_tool, kube, kube.context
 
     def upgrade(
-        self, step: str, name: str, chart: Path, namespace: str, values: dict[str, Any], wait: int
+        self,
+        step: str,
+        name: str,
+        chart: Path,
+        namespace: str,
+        values: dict[str, Any],
+        wait: int,
+        fix: str = "",
     ) -> None:
         """`helm upgrade --install --wait` of `chart` with `values` (a release an interrupted
-        helm left pending is recovered first). Raises StepError with helm's message."""
+        helm left pending is recovered first). Raises StepError with helm's message and
+        `fix` (default: where to look at the pods)."""
         recover_interrupted(self.helm, step, name, namespace, self.context)
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix=f"{name}-") as file:
             file.write(dump(values))
@@ -42,8 +50,9 @@ class Releases:
                     *("--create-namespace", "--values", file.name, "--kube-context", self.context),
                     *("--wait", "--timeout", f"{wait}s"),
                 ],
-                f"inspect with `kubectl --context {self.context} -n {namespace} get pods` and "
-                "the pods' logs",
+                fix
+                or f"inspect with `kubectl --context {self.context} -n {namespace} get pods` "
+                "and the pods' logs",
             )
 
     def install_component(self, action: InstallComponent) -> None:
@@ -99,6 +108,9 @@ class Releases:
             action.namespace,
             action.values,
             action.wait_seconds,
+            f"inspect with `kubectl --context {self.context} -n {action.namespace} describe "
+            f"deploy/{action.name}` and its pods' logs; /readyz stays 503 until Kafka accepts "
+            "the user",
         )
 
     def service_drift(self, action: InstallService) -> str | None:

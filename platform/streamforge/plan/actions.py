@@ -35,10 +35,12 @@ class StartRegistry:
 
 @dataclass(frozen=True)
 class CreateCluster:
-    """Create kind cluster `name` from the rendered kind `config` (YAML text)."""
+    """Create kind cluster `name` from the rendered kind `config` (YAML text); `shared_dir`
+    is the host folder its nodes mount for the RWX class (created first)."""
 
     name: str
     config: str
+    shared_dir: str
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ class Step:
     # with a new registry container)
     needs: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.host and self.inputs is not None:
+            raise ValueError(f"step {self.name}: a host step is recorded by Docker, not a hash")
+
 
 @dataclass
 class State:

@@ -10,6 +10,8 @@ nothing here talks to Docker or a cluster (files of the checkout are read for im
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streamforge.model import facts
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
@@ -46,19 +48,30 @@ def kind_provider(platform: Platform) -> KindProvider:
     return provider
 
 
+def workdir(platform: Platform) -> Path:
+    """The env's folder for what `up` writes: .streamforge/<env> in the checkout."""
+    return platform.root / ".streamforge" / platform.env.name
+
+
+def base_step(platform: Platform) -> Step:
+    """The unified base image every project image is built FROM."""
+    return Step(
+        "base-image",
+        "build the unified base image (platform/Dockerfile)",
+        BuildBase(image_refs.base_image(platform.root)),
+        host=True,
+    )
+
+
 def plan_host(platform: Platform, kind_config: str) -> list[Step]:
     """Preflight, the base image, the registry (image cache) and the kind cluster created from
-    `kind_config` (YAML text): what must exist before the env can be rendered with facts."""
+    `kind_config` (YAML text): what must exist before the env can be rendered with facts. The
+    cluster records the config it was created from; `up` compares it with `kind_config`."""
     provider = kind_provider(platform)
-    base = image_refs.base_image(platform.root)
+    shared = str(Path(provider.shared_dir).expanduser())
     return [
         Step("preflight", "check Docker and the pinned tools", Preflight(platform.left_out)),
-        Step(
-            "base-image",
-            "build the unified base image (platform/Dockerfile)",
-            BuildBase(base),
-            host=True,
-        ),
+        base_step(platform),
         Step(
             "registry",
             f"local registry (the image cache) on 127.0.0.1:{provider.registry_port}",
@@ -69,8 +82,7 @@ def plan_host(platform: Platform, kind_config: str) -> list[Step]:
             "cluster",
             f"kind cluster '{provider.cluster_name}' ({len(provider.mirror_nodes)} "
             "workers standing for homelab nodes)",
-            CreateCluster(provider.cluster_name, kind_config),
-            inputs=digest(kind_config),
+            CreateCluster(provider.cluster_name, kind_config, shared),
             host=True,
         ),
     ]
@@ -81,7 +93,7 @@ def plan_up(platform: Platform, rendered: Rendered) -> list[Step]:
     provider = kind_provider(platform)
     base = image_refs.base_image(platform.root)
     files = mirrors.node_files(platform, rendered)
-    folder = platform.root / ".streamforge" / platform.env.name / "rendered"
+    folder = workdir(platform) / "rendered"
     steps = [
         Step(
             "rendered-files",
@@ -151,16 +163,13 @@ def service_step(platform: Platform, name: str, base: str) -> Step:
         f"service:{name}",
         f"service {name}: build, push, install the common chart in {namespace}",
         action,
-        inputs=digest(values, base, ref),
+        # the common chart is part of what a service's release is made from
+        inputs=digest(values, base, ref, image_refs.tree_hash(root / services.CHART)),
     )
 
 
-def plan_deploy(platform: Platform, rendered: Rendered, service: str) -> list[Step]:
-    """`deploy <service>`: `up`'s plan filtered to the base image and the service's step."""
-    wanted = {"base-image", f"service:{service}"}
-    kind_config = rendered.files.get("kind-config.yaml", "")
-    return [
-        s
-        for s in plan_host(platform, kind_config) + plan_up(platform, rendered)
-        if s.name in wanted
-    ]
+def plan_deploy(platform: Platform, service: str) -> list[Step]:
+    """`deploy <service>`: `up`'s base-image and service steps, built by the same functions."""
+    kind_provider(platform)
+    base = image_refs.base_image(platform.root)
+    return [base_step(platform), service_step(platform, service, base)]

@@ -8,7 +8,8 @@ of what it is built from, so a tag changes exactly when the image would.
 
 In the replica every one of them is built FROM the base image and pulled IfNotPresent, so
 there the tag also covers the base image (`with_base`). The homelab keeps GitLab's rule: the
-tree hash alone (`.gitlab/tree-hash.sh`). Reading files is the only side effect here.
+tree hash alone (`.gitlab/tree-hash.sh`). Nothing here changes anything: it reads files, and
+asks `git ls-files` which of them are source.
 """
 
 from __future__ import annotations
