@@ -25,8 +25,10 @@ from tests.conftest import REPO
 GOLDEN = REPO / "tests" / "golden"
 # Project images are tagged with the hash of their sources; the golden files keep the image
 # name and registry but not the hash, so editing docs or service code does not churn them.
-CONTENT_TAG = re.compile(r"(/streamforge/[a-z0-9-]+):[0-9a-f]{12}\b")
-VALUES_TAG = re.compile(r"(repository: \S+/streamforge/[a-z0-9-]+\n\s+tag: )[0-9a-f]{12}\b")
+# (The homelab's registry path is GitLab's, registry.dmz.home/platform/iac_kubeadm/<name>;
+# upstream images are pinned by version or by a 64-digit digest, never by 12 hex digits.)
+CONTENT_TAG = re.compile(r"(/[a-z0-9_-]+/[a-z0-9-]+):[0-9a-f]{12}\b")
+VALUES_TAG = re.compile(r"(repository: \S+/[a-z0-9-]+\n\s+tag: )[0-9a-f]{12}\b")
 
 
 def normalized(text: str) -> str:
