@@ -28,7 +28,9 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.problem}; {self.fix}"
+        # line 0: the file as a whole (absent, unreadable), so no line to point at
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.problem}; {self.fix}"
 
 
 class ModelError(StreamforgeError):

@@ -85,7 +85,8 @@ def deploy(platform: Platform, service: str, *, dry: bool = False) -> None:
             console.info(line)
         return
     docker_host.check_engine()
-    if not drivers.cluster.exists():
+    # without a kind binary here there is no cluster to deploy to: say so, download nothing
+    if not drivers.use_local("kind") or not drivers.cluster.exists():
         raise StreamforgeError(
             f"no kind cluster '{drivers.name}'; bring the replica up first with `nox -s up`"
         )
