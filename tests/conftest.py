@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -158,4 +159,28 @@ def copy_model(root: Path, *extra: str) -> Path:
         else:
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, root / rel)
+    return root
+
+
+@pytest.fixture
+def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No kind or helm on PATH, in the cache, or named by an override."""
+    for name in ("KIND", "HELM", "KUBECTL"):
+        monkeypatch.delenv(f"STREAMFORGE_{name}", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
+    assert shutil.which("kind") is None and shutil.which("helm") is None
+
+
+PROBE_SERVICE = "probe-service"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch repository root holding services/probe-service, generated from the scaffold
+    (also the build context of its image)."""
+    from streamforge.commands import scaffold
+
+    root = tmp_path_factory.mktemp("ctx")
+    scaffold.generate(REPO, PROBE_SERVICE, description="Probe", output_dir=root / "services")
     return root

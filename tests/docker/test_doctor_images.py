@@ -4,27 +4,12 @@ docker has it, and image presence is `docker image inspect`."""
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
-import sys
 import tarfile
 import uuid
-from pathlib import Path
-
-import pytest
 
 from streamforge.commands import doctor
 from streamforge.model.pins import pins
-
-
-@pytest.fixture
-def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No kind or helm on PATH or in the cache (as tests/unit/test_doctor_tools.py)."""
-    for name in ("KIND", "HELM", "KUBECTL"):
-        monkeypatch.delenv(f"STREAMFORGE_{name}", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
-    assert shutil.which("kind") is None and shutil.which("helm") is None
 
 
 def test_helm_image_passes_only_when_docker_has_it(docker: None, bare_machine: None) -> None:

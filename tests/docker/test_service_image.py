@@ -14,29 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from streamforge.commands import scaffold
 from streamforge.execute import images
 from streamforge.execute.build import build_image
-from tests.conftest import REPO
-
-NAME = "probe-service"
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch repository root holding services/probe-service, as the build context."""
-    root = tmp_path_factory.mktemp("ctx")
-    scaffold.generate(REPO, NAME, description="Probe", output_dir=root / "services")
-    return root
+from tests.conftest import PROBE_SERVICE, REPO
 
 
 @pytest.fixture(scope="module")
 def image(docker: None, generated: Path) -> Iterator[str]:
     base = images.build_base(REPO)
-    tag = f"streamforge/{NAME}:test"
-    shutil.rmtree(generated / "services" / NAME / "tests" / "__pycache__", ignore_errors=True)
-    dockerfile = generated / "services" / NAME / "Dockerfile"
-    build_image(f"service:{NAME}", generated, dockerfile, [tag], {"BASE_IMAGE": base})
+    tag = f"streamforge/{PROBE_SERVICE}:test"
+    shutil.rmtree(
+        generated / "services" / PROBE_SERVICE / "tests" / "__pycache__", ignore_errors=True
+    )
+    dockerfile = generated / "services" / PROBE_SERVICE / "Dockerfile"
+    build_image(f"service:{PROBE_SERVICE}", generated, dockerfile, [tag], {"BASE_IMAGE": base})
     yield tag
     subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
 

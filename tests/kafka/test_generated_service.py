@@ -8,26 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from streamforge.commands import scaffold
-from tests.conftest import REPO, missing
-
-NAME = "probe-service"
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch repository root holding services/probe-service."""
-    root = tmp_path_factory.mktemp("ctx")
-    scaffold.generate(REPO, NAME, description="Probe", output_dir=root / "services")
-    return root
+from tests.conftest import PROBE_SERVICE, REPO, missing
 
 
 def test_generated_service_passes_its_own_tests(generated: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q"],
-        cwd=generated / "services" / NAME,
+        cwd=generated / "services" / PROBE_SERVICE,
         capture_output=True,
         text=True,
         timeout=900,

@@ -3,22 +3,7 @@ warning with the offline fix, never a FAIL (with Docker: tests/docker/test_docto
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
-
-import pytest
-
 from streamforge.commands import doctor
-
-
-@pytest.fixture
-def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KIND", "HELM", "KUBECTL"):
-        monkeypatch.delenv(f"STREAMFORGE_{name}", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
-    assert shutil.which("kind") is None and shutil.which("helm") is None
 
 
 def test_missing_tools_are_warnings_that_name_the_offline_fix(bare_machine: None, capsys) -> None:

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 
 from streamforge import console
-from streamforge.commands.up import host_facts, no_kind_here, with_network
+from streamforge.commands.up import host_facts, no_kind_here, whole_plan, with_network
 from streamforge.errors import StreamforgeError
 from streamforge.execute import docker_host, registry
 from streamforge.execute.drivers import Drivers
 from streamforge.execute.executor import verdicts as step_verdicts
 from streamforge.model.load import HOMELAB_NODE_LABEL, Platform
 from streamforge.plan.steps import NOT_DONE, State, Verdict
-from streamforge.plan.up import plan_host, plan_up
 from streamforge.render import kind
-from streamforge.render.env import render
 
 
 def show(platform: Platform) -> None:
@@ -50,12 +48,8 @@ def show(platform: Platform) -> None:
         )
     releases(drivers)
     facts = host_facts(platform)
-    kind_config = kind.render(platform, facts)
-    problem = drivers.cluster.config_drift(kind_config)
-    if problem:  # `up` would stop on it too
-        raise StreamforgeError(problem)
-    steps = plan_host(platform, kind_config)
-    steps += plan_up(platform, render(platform, with_network(facts)))
+    drivers.cluster.check_config(kind.render(platform, facts))  # `up` would stop on it too
+    steps = whole_plan(platform, with_network(facts))
     verdicts = step_verdicts(steps, State(drivers.load_state()), drivers)
     for line in verdict_lines(verdicts):
         console.info(line)

@@ -8,7 +8,6 @@ with the drivers. `down` removes what `up` created, and only that.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 from streamforge import console
 from streamforge.errors import StreamforgeError
@@ -18,8 +17,8 @@ from streamforge.execute.drivers import Drivers
 from streamforge.execute.executor import execute
 from streamforge.execute.tools import internet_problem
 from streamforge.model.load import Platform
-from streamforge.plan.steps import State, describe
-from streamforge.plan.up import kind_provider, plan_host, plan_up
+from streamforge.plan.steps import State, Step, describe
+from streamforge.plan.up import kind_provider, plan_host, plan_up, shared_dir
 from streamforge.render import kind
 from streamforge.render.context import Facts
 from streamforge.render.env import render
@@ -30,7 +29,7 @@ def host_facts(platform: Platform) -> Facts:
     Raises StreamforgeError for a bad STREAMFORGE_KIND_NODE_IMAGE."""
     provider = kind_provider(platform)
     return Facts(
-        rwx_host_dir=str(Path(provider.shared_dir).expanduser().resolve()),
+        rwx_host_dir=str(shared_dir(provider)),
         cgroup_version=docker_host.cgroup_version() or 2,
         node_image=docker_host.node_image_override(),
     )
@@ -42,11 +41,17 @@ def with_network(facts: Facts) -> Facts:
     return replace(facts, kind_subnet=subnet) if subnet else facts
 
 
+def whole_plan(platform: Platform, facts: Facts) -> list[Step]:
+    """Both plans of `up` for `facts`, in the order `up` runs them."""
+    return plan_host(platform, kind.render(platform, facts)) + plan_up(
+        platform, render(platform, facts)
+    )
+
+
 def dry_run(platform: Platform, facts: Facts) -> None:
     """Print the steps `up` would take; change nothing, need neither Docker nor a tool (the
     kind network's usual subnet stands in for the real one)."""
-    steps = plan_host(platform, kind.render(platform, facts))
-    steps += plan_up(platform, render(platform, facts))
+    steps = whole_plan(platform, facts)
     console.step(f"plan for env '{platform.env.name}' (dry run: nothing is changed)")
     for line in describe(steps):
         console.info(line)
@@ -75,9 +80,7 @@ def up(platform: Platform, *, offline: bool = False, dry: bool = False) -> dict[
     kind_config = kind.render(platform, facts)
     state = State(drivers.load_state())  # refuses a same-named cluster of someone else's
     if drivers.cluster.exists():
-        problem = drivers.cluster.config_drift(kind_config)
-        if problem:
-            raise StreamforgeError(problem)
+        drivers.cluster.check_config(kind_config)
         drivers.cluster.adopt(kind_config)
     ran: set[str] = set()  # a step that `needs` one of these runs again, in either plan
     counts = execute(plan_host(platform, kind_config), state, drivers, "host", ran)

@@ -126,9 +126,7 @@ class Drivers:
         port = self.provider.registry_port
         match action:
             case CreateCluster():
-                problem = self.cluster.config_drift(action.config)
-                if problem:
-                    raise StreamforgeError(problem)
+                self.cluster.check_config(action.config)  # raises: recreating is the user's call
                 return None
             case WriteFiles():
                 return written_drift(action.folder, action.files)

@@ -12,6 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from streamforge import run
+from streamforge.errors import StreamforgeError
 from streamforge.execute.kube import Kube
 from streamforge.execute.tools import Resolved
 from streamforge.model.load import HOMELAB_NODE_LABEL
@@ -49,7 +50,7 @@ class KindCluster:
 
     def create(self, config: str) -> None:
         """`kind create cluster` from `config` (YAML text, written to the workdir for kind),
-        then the ownership marker `down` looks for and the config, for `config_drift`."""
+        then the ownership marker `down` looks for and the config, for `check_config`."""
         path = self.workdir / "kind-config.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(config)
@@ -82,18 +83,19 @@ class KindCluster:
             self.kube.write_configmap(CONFIG_MAP, {CONFIG_KEY: wanted})
             self.__dict__["recorded"] = wanted
 
-    def config_drift(self, wanted: str) -> str | None:
-        """None when the cluster was created from the kind config `wanted` (or has no record);
-        else one line naming what differs and the command that recreates the cluster. kind
-        cannot add nodes, ports or mounts to a running cluster, and recreating one deletes the
-        data in it, so that is the user's call."""
+    def check_config(self, wanted: str) -> None:
+        """Return when the cluster was created from the kind config `wanted` (or has no
+        record). Else raise StreamforgeError, one line naming what differs and the command
+        that recreates the cluster: kind cannot add nodes, ports or mounts to a running
+        cluster, and recreating one deletes the data in it, so that is the user's call.
+        Writes nothing."""
         if self.recorded is None:
-            return None
+            return
         safe = YAML(typ="safe", pure=True)
         before, after = safe.load(self.recorded), safe.load(wanted)
         found = diff(before, after)
         if not found:
-            return None
+            return
         nodes = (_nodes(before), _nodes(after))
         if nodes[0] != nodes[1]:  # say it as the env does: which homelab nodes are mirrored
             shown, more = f"nodes: {', '.join(nodes[0])} -> {', '.join(nodes[1])}", ""
@@ -102,7 +104,7 @@ class KindCluster:
                 f"{key}: {_shown(old)} -> {_shown(new)}" for key, old, new in found[:3]
             )
             more = f" and {len(found) - 3} more" if len(found) > 3 else ""
-        return (
+        raise StreamforgeError(
             f"{self.env_file}: kind cluster '{self.name}' was created from another kind config "
             f"({shown}{more}); kind cannot change a running cluster: recreate it with "
             "`nox -s down && nox -s up` (deletes the cluster and its data), or undo the change "

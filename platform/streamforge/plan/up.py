@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streamforge.errors import StreamforgeError
 from streamforge.model import facts
 from streamforge.model.load import Platform
 from streamforge.model.pins import pins
@@ -37,8 +38,6 @@ from streamforge.render.summary import summary_lines
 
 def kind_provider(platform: Platform) -> KindProvider:
     """The env's kind provider. Raises StreamforgeError for an env ArgoCD converges."""
-    from streamforge.errors import StreamforgeError
-
     provider = platform.env.provider
     if not isinstance(provider, KindProvider):
         raise StreamforgeError(
@@ -51,6 +50,12 @@ def kind_provider(platform: Platform) -> KindProvider:
 def workdir(platform: Platform) -> Path:
     """The env's folder for what `up` writes: .streamforge/<env> in the checkout."""
     return platform.root / ".streamforge" / platform.env.name
+
+
+def shared_dir(provider: KindProvider) -> Path:
+    """The host folder behind the replica's RWX class: provider.shared_dir, `~` expanded,
+    absolute."""
+    return Path(provider.shared_dir).expanduser().resolve()
 
 
 def base_step(platform: Platform) -> Step:
@@ -68,7 +73,6 @@ def plan_host(platform: Platform, kind_config: str) -> list[Step]:
     `kind_config` (YAML text): what must exist before the env can be rendered with facts. The
     cluster records the config it was created from; `up` compares it with `kind_config`."""
     provider = kind_provider(platform)
-    shared = str(Path(provider.shared_dir).expanduser())
     return [
         Step("preflight", "check Docker and the pinned tools", Preflight(platform.left_out)),
         base_step(platform),
@@ -82,7 +86,7 @@ def plan_host(platform: Platform, kind_config: str) -> list[Step]:
             "cluster",
             f"kind cluster '{provider.cluster_name}' ({len(provider.mirror_nodes)} "
             "workers standing for homelab nodes)",
-            CreateCluster(provider.cluster_name, kind_config, shared),
+            CreateCluster(provider.cluster_name, kind_config, str(shared_dir(provider))),
             host=True,
         ),
     ]

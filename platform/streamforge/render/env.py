@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from streamforge.model.load import Platform
 from streamforge.render import argocd, dns, kind, kubespray, mirrors, releases, services
-from streamforge.render.context import Facts, Rendered, addresses
+from streamforge.render.context import Addresses, Facts, Rendered
 
 
 def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     """Every artefact of the platform's env as {relative path: text}."""
     facts = facts or Facts()
-    out = releases.render(platform, facts)
-    out.addresses = addresses(platform, facts)
+    out = releases.render(platform, facts)  # resolves the env's addresses with the facts
     services.check_hosts(platform, out.objects)
     out.files.update(services.render_files(platform))
     if platform.env.provider.type == "kind":
@@ -24,16 +23,15 @@ def render(platform: Platform, facts: Facts | None = None) -> Rendered:
     else:
         out.files.update(argocd.render(platform, out))
         out.files.update(kubespray.render(platform))
-        out.files.update(_dns(platform, facts))
+        out.files.update(_dns(platform, out.addresses))
     return out
 
 
-def _dns(platform: Platform, facts: Facts) -> dict[str, str]:
+def _dns(platform: Platform, net: Addresses | None) -> dict[str, str]:
     """The records Technitium serves, as a zone file and as API calls (seed 5.5)."""
     env = platform.env
-    if not env.dns.records:
+    if not env.dns.records or net is None:
         return {}
-    net = addresses(platform, facts)
     records = dns.resolve(env, net.ingress_address, net.backup_ingress_address)
     return {
         f"dns/{env.domain}.zone": dns.zone_file(env, records),

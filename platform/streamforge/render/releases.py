@@ -15,7 +15,7 @@ from streamforge.render.context import Facts, Rendered, Templates, dump, dump_al
 
 def render(platform: Platform, facts: Facts) -> Rendered:
     templates = Templates(platform, facts)
-    out = Rendered()
+    out = Rendered(addresses=templates.addresses)
     listing: list[dict[str, Any]] = []
     for index, name in enumerate(platform.enabled, start=1):
         comp = platform.components[name]
